@@ -1,0 +1,58 @@
+# alscell: `make demo` and `make test` are the two commands a new machine needs (see README.md).
+# Each installs what it needs first: uv (pinned, in .tools/), then the locked environment in .venv/.
+
+PYTHON ?= python3.11
+UV_VERSION := 0.13.9
+TOOLS := .tools
+UV := $(TOOLS)/bin/uv
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.synced-$(UV_VERSION)
+export UV_PYTHON_DOWNLOADS := never
+export UV_PYTHON := $(PYTHON)
+export UV_PROJECT_ENVIRONMENT := $(VENV)
+
+.DEFAULT_GOAL := help
+.PHONY: help demo test check pytest lint format lock docs clean
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+
+demo: $(STAMP)  ## install, then run the demo on the embedded SQLite default
+	$(BIN)/alscell demo
+
+test: $(STAMP)  ## install, then run every check and the whole test suite
+	$(MAKE) --no-print-directory check
+	$(MAKE) --no-print-directory pytest
+
+check: $(STAMP)  ## lint, format check, types, layer contracts, generated docs
+	$(BIN)/ruff check src tests
+	$(BIN)/ruff format --check src tests
+	$(BIN)/mypy src tests
+	$(BIN)/lint-imports
+	$(BIN)/cog --check -c docs/cli.md docs/scales.md
+
+pytest: $(STAMP)  ## the test suite with coverage (domain held to 100 %)
+	$(BIN)/pytest --cov --cov-context=test --cov-report=term $(PYTEST_ARGS)
+	$(BIN)/coverage report --include='src/alscell/domain/*' --fail-under=100
+
+format: $(STAMP)  ## fix lint and formatting where the tools can
+	$(BIN)/ruff check --fix src tests
+	$(BIN)/ruff format src tests
+
+docs: $(STAMP)  ## regenerate the CLI reference from --help
+	$(BIN)/cog -r -c docs/cli.md docs/scales.md
+
+lock: $(UV)  ## re-resolve dependencies into uv.lock
+	$(UV) lock
+
+clean:  ## remove the environments and caches
+	rm -rf $(VENV) $(TOOLS) .pytest_cache .mypy_cache .ruff_cache .coverage .hypothesis
+
+$(UV):
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+
+$(STAMP): $(UV) pyproject.toml uv.lock
+	$(UV) sync --locked
+	touch $@

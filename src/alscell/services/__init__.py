@@ -1,0 +1,1 @@
+"""Services: use cases, one transaction each, with permission checks, safety rules and audit."""
