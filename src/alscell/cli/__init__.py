@@ -1,0 +1,50 @@
+"""The ``alscell`` command line: one Typer app, a module per command group.
+
+This is a composition root: it alone (with the web app and migrations) may call ``load_settings()``.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from alscell import __version__
+from alscell.cli.demo import demo
+from alscell.cli.scales import alsfrs_app, encals_app
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    name="alscell",
+    help="Run an ALS cell-therapy treatment program safely, and evaluate its outcomes honestly.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+app.command("demo")(demo)
+app.add_typer(alsfrs_app, name="alsfrs")
+app.add_typer(encals_app, name="encals")
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        typer.echo(f"alscell {__version__}")
+        raise typer.Exit
+
+
+@app.callback()
+def root(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_show_version, is_eager=True, help="Show the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """Run an ALS cell-therapy treatment program safely, and evaluate its outcomes honestly."""
+
+
+def main() -> None:
+    """Entry point of the ``alscell`` script and of ``python -m alscell``."""
+    app(prog_name="alscell")
