@@ -11,6 +11,7 @@ import typer
 
 from alscell import __version__
 from alscell.cli.demo import demo
+from alscell.cli.protocol import protocol_app
 from alscell.cli.scales import alsfrs_app, encals_app
 
 __all__ = ["app", "main"]
@@ -25,6 +26,7 @@ app = typer.Typer(
 app.command("demo")(demo)
 app.add_typer(alsfrs_app, name="alsfrs")
 app.add_typer(encals_app, name="encals")
+app.add_typer(protocol_app, name="protocol")
 
 
 def _show_version(value: bool) -> None:
