@@ -13,7 +13,7 @@ export UV_PYTHON := $(PYTHON)
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
 .DEFAULT_GOAL := help
-.PHONY: help demo test check pytest lint format lock docs clean
+.PHONY: help demo test system-packages check pytest lint format lock docs clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -21,9 +21,12 @@ help:  ## list the targets
 demo: $(STAMP)  ## install, then run the demo on the embedded SQLite default
 	$(BIN)/alscell demo
 
-test: $(STAMP)  ## install, then run every check and the whole test suite
+test: $(STAMP) system-packages  ## install, then run every check and the whole test suite
 	$(MAKE) --no-print-directory check
 	$(MAKE) --no-print-directory pytest
+
+system-packages:  ## Debian packages the tests need (PostgreSQL server), installed where missing
+	scripts/ensure-system-packages.sh
 
 check: $(STAMP)  ## lint, format check, types, layer contracts, generated docs
 	$(BIN)/ruff check src tests

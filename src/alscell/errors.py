@@ -6,6 +6,7 @@
      ├── NotFound                      kind and id of the missing thing
      ├── PermissionDenied              user, action, resource
      ├── Conflict                      patient already enrolled; record changed since it was read
+ │    └── InvalidTransition        a lifecycle step the patient's state does not allow
      ├── InvalidInput                  every problem with the input, each naming its place and rule
      │    ├── InvalidResponses         scale scoring: every item problem, not just the first
      │    └── InvalidImport            interop: row, field and message per problem
@@ -34,6 +35,7 @@ __all__ = [
     "InvalidImport",
     "InvalidInput",
     "InvalidResponses",
+    "InvalidTransition",
     "ModelRangeWarning",
     "NotFound",
     "PermissionDenied",
@@ -84,6 +86,15 @@ class Conflict(AlscellError):
     """Raised when a write clashes with the current state (duplicate, or changed since it was read)."""
 
 
+class InvalidTransition(Conflict):
+    """Raised when a lifecycle step is not allowed from the patient's current state."""
+
+    def __init__(self, current: str, requested: str, detail: str) -> None:
+        self.current = current
+        self.requested = requested
+        super().__init__(f"cannot go from {current} to {requested}: {detail}")
+
+
 class InvalidInput(AlscellError):
     """Raised when an input breaks one or more rules; ``problems`` lists every one of them."""
 
@@ -115,19 +126,46 @@ class InvalidImport(InvalidInput):
 
 
 class SafetyCheckFailed(AlscellError):
-    """Raised when an action would be unsafe. Never caught to carry on: an override is its own call."""
+    """Raised when an action would be unsafe. Never caught to carry on: an override is its own call.
+
+    ``findings`` lists each rule broken, its ``location`` a stable rule id (e.g. ``unit.expired``,
+    ``pre_puncture.platelets``) that a physician's override names; ``overridable`` says whether a
+    physician may override it with a written reason.
+    """
+
+    def __init__(self, findings: Iterable[Problem], *, overridable: bool = True) -> None:
+        self.findings: tuple[Problem, ...] = tuple(findings)
+        if not self.findings:
+            raise ValueError(f"{type(self).__name__} needs at least one finding")
+        self.overridable = overridable
+        listed = "; ".join(str(finding) for finding in self.findings)
+        how = "; a physician may override with a written reason" if overridable else ""
+        super().__init__(f"{self.headline}: {listed}{how}")
+
+    headline = "unsafe"
+
+    @property
+    def rules(self) -> tuple[str, ...]:
+        """The ids of the rules broken."""
+        return tuple(finding.location for finding in self.findings)
 
 
 class ContraindicationFound(SafetyCheckFailed):
     """Raised when an eligibility or pre-puncture check finds a contraindication."""
 
+    headline = "pre-procedure checks failed"
+
 
 class ProductNotReleased(SafetyCheckFailed):
     """Raised when a product unit is not released, is expired, or belongs to another patient."""
 
+    headline = "product unit may not be given"
+
 
 class ProtocolViolation(SafetyCheckFailed):
     """Raised when an action departs from the protocol (too early, one dose too many, out of window)."""
+
+    headline = "outside the protocol"
 
 
 class InsufficientData(AlscellError):

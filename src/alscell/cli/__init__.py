@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 
 from alscell import __version__
+from alscell.cli.db import audit_app, backup_app, db_app
 from alscell.cli.demo import demo
 from alscell.cli.protocol import protocol_app
 from alscell.cli.scales import alsfrs_app, encals_app
@@ -27,6 +28,9 @@ app.command("demo")(demo)
 app.add_typer(alsfrs_app, name="alsfrs")
 app.add_typer(encals_app, name="encals")
 app.add_typer(protocol_app, name="protocol")
+app.add_typer(db_app, name="db")
+app.add_typer(audit_app, name="audit")
+app.add_typer(backup_app)  # the top-level commands backup and restore
 
 
 def _show_version(value: bool) -> None:

@@ -1,0 +1,36 @@
+"""Permission and site checks, done once, in the services (never in a route or template alone)."""
+
+from __future__ import annotations
+
+from alscell.domain.access import GLOBAL_ROLES, Action, Role, allowed
+from alscell.errors import PermissionDenied
+from alscell.storage.models import User
+
+__all__ = ["require", "require_site", "sees_all_sites"]
+
+
+def require(user: User, action: Action, *, site_id: int | None = None, resource: str = "") -> None:
+    """Raise :class:`PermissionDenied` unless ``user`` may do ``action`` (at ``site_id`` when given).
+
+    Inactive users may do nothing.
+    """
+    what = resource or action.value.replace("_", " ")
+    if not user.active or not allowed(user.role, action):
+        raise PermissionDenied(user.username, action.value.replace("_", " "), what)
+    if site_id is not None:
+        require_site(user, site_id, resource=what, action=action)
+
+
+def require_site(
+    user: User, site_id: int, *, resource: str, action: Action = Action.VIEW_PATIENT
+) -> None:
+    """Raise :class:`PermissionDenied` when ``site_id`` is outside the user's reach."""
+    if not sees_all_sites(user) and user.site_id != site_id:
+        raise PermissionDenied(
+            user.username, action.value.replace("_", " "), f"{resource} at another site"
+        )
+
+
+def sees_all_sites(user: User) -> bool:
+    """Administrators and monitors reach every site; so do analysts without a site (de-identified)."""
+    return user.role in GLOBAL_ROLES or (user.role is Role.ANALYST and user.site_id is None)

@@ -1,0 +1,260 @@
+"""Patients: registration with identifying data kept apart, diagnosis, consent, and lifecycle steps."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from alscell.domain.access import Action
+from alscell.domain.eligibility import CATEGORIES, DiagnosticSystem
+from alscell.domain.lifecycle import PatientStatus, check_transition
+from alscell.errors import Conflict, InvalidInput, Problem
+from alscell.services import access
+from alscell.services.records import add_record, change_record, commit, exists, load
+from alscell.storage.models import Consent, Diagnosis, Enrollment, Patient, PatientIdentity, User
+
+__all__ = [
+    "DiagnosisInput",
+    "close_participation",
+    "get_patient",
+    "move_patient",
+    "record_consent",
+    "record_diagnosis",
+    "register_patient",
+]
+
+_STUDY_CODE = re.compile(r"[A-Z0-9][A-Z0-9-]{2,39}")
+ONSET_SITES = ("bulbar", "spinal", "respiratory", "generalized")
+CLOSING = (
+    PatientStatus.WITHDRAWN,
+    PatientStatus.LOST_TO_FOLLOW_UP,
+    PatientStatus.COMPLETED,
+    PatientStatus.FOLLOW_UP,
+)
+
+
+def get_patient(session: Session, patient_id: int, *, by: User) -> Patient:
+    """The patient, if ``by`` may see them (their site, or a global role)."""
+    patient = load(session, Patient, patient_id, kind="patient")
+    access.require(
+        by, Action.VIEW_PATIENT, site_id=patient.site_id, resource=f"patient {patient.study_code}"
+    )
+    return patient
+
+
+def register_patient(
+    session: Session, *, study_code: str, site_id: int, given_name: str, family_name: str, birth_on: date,
+    sex: str | None = None, mrn: str | None = None, by: User, now: datetime,
+) -> Patient:  # fmt: skip
+    """Register a referred patient: a study code that never changes, identifying data kept apart."""
+    access.require(by, Action.REGISTER_PATIENT, site_id=site_id, resource="a patient")
+    problems = []
+    if not _STUDY_CODE.fullmatch(study_code):
+        problems.append(
+            Problem(
+                "study_code", f"must be 3-40 capital letters, digits or hyphens, got {study_code!r}"
+            )
+        )
+    for field, value in (("given_name", given_name), ("family_name", family_name)):
+        if not value.strip():
+            problems.append(Problem(field, "must not be empty"))
+    if birth_on > now.date():
+        problems.append(Problem("birth_on", f"{birth_on} is in the future"))
+    if sex not in (None, "female", "male", "other", "unknown"):
+        problems.append(Problem("sex", f"must be female, male, other or unknown, got {sex!r}"))
+    if problems:
+        raise InvalidInput(problems, subject="patient")
+    if exists(session, sa.select(Patient).where(Patient.study_code == study_code)):
+        raise Conflict(f"study code {study_code} is already in use")
+    patient = Patient(study_code=study_code, site_id=site_id, status=PatientStatus.REFERRED, sex=sex,
+                      birth_year=birth_on.year, registered_at=now)  # fmt: skip
+    add_record(session, patient, by=by, action="patient.registered", now=now)
+    identity = PatientIdentity(patient_id=patient.id, given_name=given_name.strip(),
+                               family_name=family_name.strip(), birth_on=birth_on, mrn=mrn)  # fmt: skip
+    add_record(session, identity, by=by, action="patient.identity_recorded", now=now)
+    commit(session)
+    return patient
+
+
+@dataclass(frozen=True, slots=True)
+class DiagnosisInput:
+    """A diagnosis as the physician records it (clinical.md §8)."""
+
+    onset_on: date
+    onset_site: str
+    diagnosis_on: date
+    familial: bool
+    el_escorial: str | None = None
+    awaji: str | None = None
+    gold_coast: bool | None = None
+    c9orf72: bool | None = None
+    other_genetics: str | None = None
+    ftd: bool = False
+
+    def problems(self) -> list[Problem]:
+        found = []
+        if self.onset_site not in ONSET_SITES:
+            found.append(
+                Problem(
+                    "onset_site",
+                    f"must be one of {', '.join(ONSET_SITES)}, got {self.onset_site!r}",
+                )
+            )
+        if self.diagnosis_on < self.onset_on:
+            found.append(
+                Problem(
+                    "diagnosis_on", f"{self.diagnosis_on} is before symptom onset ({self.onset_on})"
+                )
+            )
+        for system, value in (
+            (DiagnosticSystem.REVISED_EL_ESCORIAL, self.el_escorial),
+            (DiagnosticSystem.AWAJI, self.awaji),
+        ):
+            if value is not None and value not in CATEGORIES[system]:
+                found.append(
+                    Problem(
+                        system.value,
+                        f"must be one of {', '.join(CATEGORIES[system])}, got {value!r}",
+                    )
+                )
+        return found
+
+
+def record_diagnosis(
+    session: Session, *, patient_id: int, diagnosis: DiagnosisInput, by: User, now: datetime,
+    expected_version: int | None = None, reason: str | None = None,
+) -> Diagnosis:  # fmt: skip
+    """Record the patient's diagnosis, or change it (a signed diagnosis changes only with a reason)."""
+    patient = load(session, Patient, patient_id, kind="patient")
+    access.require(
+        by,
+        Action.RECORD_DIAGNOSIS,
+        site_id=patient.site_id,
+        resource=f"patient {patient.study_code}",
+    )
+    problems = diagnosis.problems()
+    if diagnosis.diagnosis_on > now.date():
+        problems.append(Problem("diagnosis_on", f"{diagnosis.diagnosis_on} is in the future"))
+    if problems:
+        raise InvalidInput(problems, subject="diagnosis")
+    fields = {name: getattr(diagnosis, name) for name in DiagnosisInput.__dataclass_fields__}
+    current = session.execute(
+        sa.select(Diagnosis).where(Diagnosis.patient_id == patient.id)
+    ).scalar_one_or_none()
+    if current is None:
+        record = add_record(
+            session,
+            Diagnosis(patient_id=patient.id, **fields),
+            by=by,
+            action="diagnosis.recorded",
+            now=now,
+        )
+    else:
+        record = change_record(session, current, fields, by=by, action="diagnosis.changed", now=now,
+                               expected_version=expected_version, reason=reason)  # fmt: skip
+    commit(session)
+    return record
+
+
+def record_consent(
+    session: Session,
+    *,
+    patient_id: int,
+    form_version: str,
+    consented_on: date,
+    by: User,
+    now: datetime,
+) -> Consent:
+    """Record informed consent to a version of the consent form."""
+    patient = load(session, Patient, patient_id, kind="patient")
+    access.require(
+        by, Action.RECORD_CONSENT, site_id=patient.site_id, resource=f"patient {patient.study_code}"
+    )
+    problems = []
+    if not form_version.strip():
+        problems.append(Problem("form_version", "must not be empty"))
+    if consented_on > now.date():
+        problems.append(Problem("consented_on", f"{consented_on} is in the future"))
+    if problems:
+        raise InvalidInput(problems, subject="consent")
+    consent = Consent(
+        patient_id=patient.id,
+        form_version=form_version.strip(),
+        consented_on=consented_on,
+        recorded_by_id=by.id,
+    )
+    add_record(session, consent, by=by, action="consent.recorded", now=now)
+    commit(session)
+    return consent
+
+
+def move_patient(
+    session: Session,
+    patient: Patient,
+    new: PatientStatus,
+    *,
+    by: User,
+    now: datetime,
+    reason: str | None = None,
+) -> None:
+    """Change the patient's status along the lifecycle (no commit: the calling service commits)."""
+    check_transition(patient.status, new)
+    change_record(
+        session,
+        patient,
+        {"status": new},
+        by=by,
+        action=f"patient.{new.value}",
+        now=now,
+        reason=reason,
+    )
+
+
+def close_participation(
+    session: Session,
+    *,
+    patient_id: int,
+    status: PatientStatus,
+    on: date,
+    reason: str,
+    by: User,
+    now: datetime,
+) -> Patient:
+    """Withdraw a patient, mark them lost to follow-up, move them to follow-up or complete them.
+
+    A withdrawal or loss needs a reason; the enrollment records the end date. Death is recorded as an
+    outcome event instead (it is also a survival endpoint).
+    """
+    patient = load(session, Patient, patient_id, kind="patient")
+    access.require(
+        by,
+        Action.CLOSE_PARTICIPATION,
+        site_id=patient.site_id,
+        resource=f"patient {patient.study_code}",
+    )
+    if status not in CLOSING:
+        rule = f"must be one of {', '.join(CLOSING)}; record a death as an outcome event"
+        raise InvalidInput([Problem("status", rule)], subject="lifecycle step")
+    if not reason.strip():
+        raise InvalidInput([Problem("reason", "required: say why")], subject="lifecycle step")
+    move_patient(session, patient, status, by=by, now=now, reason=reason)
+    if status is not PatientStatus.FOLLOW_UP:
+        for enrollment in session.execute(
+            sa.select(Enrollment).where(
+                Enrollment.patient_id == patient.id, Enrollment.ended_on.is_(None)
+            )
+        ).scalars():
+            change_record(
+                session,
+                enrollment,
+                {"ended_on": on, "end_reason": reason},
+                by=by,
+                action="enrollment.ended",
+                now=now,
+            )
+    commit(session)
+    return patient

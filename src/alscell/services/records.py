@@ -1,0 +1,121 @@
+"""Helpers every service uses: load or refuse, add and change records with their audit events, and
+commit once, turning the database's refusals into alscell's errors."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any, TypeVar
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+from alscell.errors import Conflict, InvalidInput, NotFound, Problem
+from alscell.services.audit import entity_key, record_event
+from alscell.storage.base import Base, Signable, snapshot
+from alscell.storage.models import User
+
+__all__ = ["add_record", "change_record", "commit", "exists", "flush", "load"]
+
+R = TypeVar("R", bound=Base)
+
+
+def load(session: Session, model: type[R], record_id: object, *, kind: str | None = None) -> R:
+    """The record with this primary key, or :class:`NotFound` naming its kind."""
+    record = session.get(model, record_id)
+    if record is None:
+        raise NotFound(kind or model.__tablename__.rstrip("s").replace("_", " "), record_id)
+    return record
+
+
+def add_record(
+    session: Session,
+    record: R,
+    *,
+    by: User | None,
+    action: str,
+    now: datetime,
+    reason: str | None = None,
+) -> R:
+    """Insert ``record`` and audit it in the current transaction."""
+    session.add(record)
+    flush(session)  # a duplicate key becomes Conflict here, before the audit event
+    record_event(session, actor=by, action=action, entity=record, reason=reason, now=now)
+    return record
+
+
+def change_record(
+    session: Session, record: R, changes: Mapping[str, Any], *, by: User, action: str, now: datetime,
+    expected_version: int | None = None, reason: str | None = None,
+) -> R:  # fmt: skip
+    """Apply ``changes`` to ``record`` and audit before and after.
+
+    Raises
+    ------
+    Conflict
+        If ``expected_version`` is given and the record has changed since it was read.
+    InvalidInput
+        If the record is signed and no reason is given.
+    """
+    current = getattr(record, "version", None)
+    if expected_version is not None and current != expected_version:
+        raise Conflict(
+            f"{record.__tablename__} {entity_key(record)} changed since it was read (version "
+            f"{current}, not {expected_version}); reload it and apply the change again"
+        )
+    if all(getattr(record, name) == value for name, value in changes.items()):
+        return record  # nothing changes: no write, no audit event, no reason needed
+    signed = isinstance(record, Signable) and record.signed_at is not None
+    if signed and not (reason and reason.strip()):
+        rule = "required: this record is signed, so a change needs a written reason"
+        raise InvalidInput([Problem("reason", rule)], subject="change")
+    before = snapshot(record)
+    for name, value in changes.items():
+        setattr(record, name, value)
+    flush(session)  # a lost update becomes Conflict here, before the audit event
+    record_event(
+        session, actor=by, action=action, entity=record, before=before, reason=reason, now=now
+    )
+    return record
+
+
+def commit(session: Session) -> None:
+    """Commit the service's one transaction; a lost update or a duplicate becomes :class:`Conflict`."""
+    try:
+        session.commit()
+    except StaleDataError as error:
+        session.rollback()
+        raise Conflict(
+            "the record was changed by someone else at the same time; reload and retry"
+        ) from error
+    except IntegrityError as error:
+        session.rollback()
+        raise Conflict(
+            f"the change clashes with a record already stored: {_constraint(error)}"
+        ) from error
+
+
+def flush(session: Session) -> None:
+    """Flush, turning a duplicate key or a lost update into :class:`Conflict` straight away."""
+    try:
+        session.flush()
+    except IntegrityError as error:
+        raise Conflict(
+            f"the change clashes with a record already stored: {_constraint(error)}"
+        ) from error
+    except StaleDataError as error:
+        raise Conflict(
+            "the record was changed by someone else at the same time; reload and retry"
+        ) from error
+
+
+def _constraint(error: IntegrityError) -> str:
+    text = str(error.orig).splitlines()[0] if error.orig else str(error)
+    return text[:200]
+
+
+def exists(session: Session, statement: sa.Select[Any]) -> bool:
+    """Whether ``statement`` returns any row."""
+    return session.execute(statement.limit(1)).first() is not None
