@@ -92,4 +92,7 @@ def test_an_upgraded_database_verifies_as_intact(database):
 
     result = run("audit", "verify")
 
-    assert (result.exit_code, result.stdout) == (0, "audit trail intact: 0 events\n")
+    assert (result.exit_code, result.stdout) == (
+        0,
+        f"audit trail intact: 0 events\nhead hash: {'0' * 64} (keep it with your backups)\n",
+    )

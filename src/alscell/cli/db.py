@@ -21,7 +21,7 @@ from alscell.errors import InvalidInput, Problem
 from alscell.services.audit import verify_trail
 from alscell.storage import backup as backups
 from alscell.storage import migrate
-from alscell.storage.models import AuditEvent
+from alscell.storage.models import AuditEvent, AuditHead
 from alscell.storage.session import make_engine, make_session_factory
 
 __all__ = ["audit_app", "backup_app", "db_app"]
@@ -104,16 +104,19 @@ def current() -> None:
 def verify() -> None:
     """Check the hash chain and compare every audited record with its last audited state.
 
-    Exits with status 1 when anything was changed, inserted or deleted outside alscell.
+    Exits with status 1 when anything was changed, inserted or deleted outside alscell. Prints the
+    chain's head hash: kept with the backups, it shows later whether the trail itself was rewritten.
     """
     with reported_errors(), _database() as engine, make_session_factory(engine)() as session:
         breaks = verify_trail(session)
         events = session.scalar(sa.select(sa.func.count()).select_from(AuditEvent))
+        head = session.scalar(sa.select(AuditHead.last_hash).where(AuditHead.id == 1))
     if breaks:
         noun = "break" if len(breaks) == 1 else "breaks"
         typer.echo(f"audit trail broken: {len(breaks)} {noun}; first: {breaks[0]}", err=True)
         raise typer.Exit(EXIT_FAILURE)
     typer.echo(f"audit trail intact: {events} events")
+    typer.echo(f"head hash: {head} (keep it with your backups)")
 
 
 @backup_app.command("backup")
