@@ -33,6 +33,9 @@ class Settings(BaseSettings):
     clinic_timezone: str = "UTC"
     """IANA time zone that defines "today" for the clinic's calendar."""
 
+    cookie_secure: bool = True
+    """Send the sign-in cookie over HTTPS only; set false only for local development over http."""
+
     @field_validator("database_url")
     @classmethod
     def _normalise_postgres_url(cls, value: str) -> str:

@@ -5,6 +5,7 @@
     AlscellError                       failures we expect and explain to users
      ├── NotFound                      kind and id of the missing thing
      ├── PermissionDenied              user, action, resource
+ │    └── NotSignedIn              credentials missing, wrong, expired or revoked
      ├── Conflict                      patient already enrolled; record changed since it was read
  │    └── InvalidTransition        a lifecycle step the patient's state does not allow
      ├── InvalidInput                  every problem with the input, each naming its place and rule
@@ -38,6 +39,7 @@ __all__ = [
     "InvalidTransition",
     "ModelRangeWarning",
     "NotFound",
+    "NotSignedIn",
     "PermissionDenied",
     "Problem",
     "ProductNotReleased",
@@ -80,6 +82,18 @@ class PermissionDenied(AlscellError):
         self.action = action
         self.resource = resource
         super().__init__(f"{user} may not {action} {resource}")
+
+
+class NotSignedIn(PermissionDenied):
+    """Raised when credentials are missing, wrong, expired or revoked (the caller is nobody yet)."""
+
+    def __init__(self, detail: str) -> None:
+        self.detail = detail
+        super().__init__("anonymous", "sign in", detail)
+        self.args = (detail,)
+
+    def __str__(self) -> str:
+        return self.detail
 
 
 class Conflict(AlscellError):

@@ -14,6 +14,8 @@ from alscell.cli.db import audit_app, backup_app, db_app
 from alscell.cli.demo import demo
 from alscell.cli.protocol import protocol_app
 from alscell.cli.scales import alsfrs_app, encals_app
+from alscell.cli.serve import serve
+from alscell.cli.users import site_app, token_app, user_app
 
 __all__ = ["app", "main"]
 
@@ -31,6 +33,10 @@ app.add_typer(protocol_app, name="protocol")
 app.add_typer(db_app, name="db")
 app.add_typer(audit_app, name="audit")
 app.add_typer(backup_app)  # the top-level commands backup and restore
+app.add_typer(site_app, name="site")
+app.add_typer(user_app, name="user")
+app.add_typer(token_app, name="token")
+app.command("serve")(serve)
 
 
 def _show_version(value: bool) -> None:

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import date, datetime
-from typing import TypeVar
+from typing import Any, TypeVar
 
-from sqlalchemy.orm import Session
+import sqlalchemy as sa
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from alscell.domain import alsfrs
 from alscell.domain.access import Action
 from alscell.errors import InvalidInput, Problem
 from alscell.services import access
+from alscell.services.paging import page
 from alscell.services.records import add_record, commit, load
 from alscell.storage.models import (
     AlsfrsRating,
@@ -25,6 +27,11 @@ from alscell.storage.models import (
 
 __all__ = [
     "LAB_UNITS",
+    "list_alsfrs_ratings",
+    "list_lab_results",
+    "list_vital_capacities",
+    "list_vital_signs",
+    "list_weights",
     "record_alsfrs_rating",
     "record_lab_result",
     "record_vital_capacity",
@@ -187,3 +194,51 @@ def _store(session: Session, record: R, by: User, action: str, now: datetime) ->
     add_record(session, record, by=by, action=action, now=now)
     commit(session)
     return record
+
+
+def list_alsfrs_ratings(
+    session: Session, patient_id: int, *, by: User, limit: int = 50, offset: int = 0
+) -> tuple[list[AlsfrsRating], int]:
+    """The patient's ALSFRS-R ratings, newest first; and the total."""
+    return _list(session, AlsfrsRating, AlsfrsRating.rated_on, patient_id, by, limit, offset)
+
+
+def list_vital_capacities(
+    session: Session, patient_id: int, *, by: User, limit: int = 50, offset: int = 0
+) -> tuple[list[VitalCapacity], int]:
+    """The patient's vital capacities, newest first; and the total."""
+    column = VitalCapacity.measured_on
+    return _list(session, VitalCapacity, column, patient_id, by, limit, offset)
+
+
+def list_weights(
+    session: Session, patient_id: int, *, by: User, limit: int = 50, offset: int = 0
+) -> tuple[list[Weight], int]:
+    """The patient's weights, newest first; and the total."""
+    return _list(session, Weight, Weight.measured_on, patient_id, by, limit, offset)
+
+
+def list_lab_results(
+    session: Session, patient_id: int, *, by: User, limit: int = 50, offset: int = 0
+) -> tuple[list[LabResult], int]:
+    """The patient's laboratory values, newest first; and the total."""
+    return _list(session, LabResult, LabResult.collected_on, patient_id, by, limit, offset)
+
+
+def list_vital_signs(
+    session: Session, patient_id: int, *, by: User, limit: int = 50, offset: int = 0
+) -> tuple[list[VitalSigns], int]:
+    """The patient's vital signs, newest first; and the total."""
+    return _list(session, VitalSigns, VitalSigns.measured_at, patient_id, by, limit, offset)
+
+
+def _list(
+    session: Session, model: type[R], column: InstrumentedAttribute[Any], patient_id: int, by: User,
+    limit: int, offset: int,
+) -> tuple[list[R], int]:  # fmt: skip
+    patient = load(session, Patient, patient_id, kind="patient")
+    access.require(
+        by, Action.VIEW_PATIENT, site_id=patient.site_id, resource=f"patient {patient.study_code}"
+    )
+    statement = sa.select(model).where(model.patient_id == patient.id)
+    return page(session, statement, column.desc(), model.id.desc(), limit=limit, offset=offset)

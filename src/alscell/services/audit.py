@@ -19,15 +19,36 @@ from typing import Any, Final
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from alscell.domain.access import Action
+from alscell.services import access
+from alscell.services.paging import page
 from alscell.storage.base import Base, snapshot
-from alscell.storage.models import AuditEvent, AuditHead, ScheduledActivityRow, User
+from alscell.storage.models import (
+    AuditEvent,
+    AuditHead,
+    LoginSession,
+    LoginThrottle,
+    ScheduledActivityRow,
+    User,
+)
 
-__all__ = ["AUDITED_TABLES", "Break", "entity_key", "record_event", "verify_trail"]
+__all__ = [
+    "AUDITED_TABLES",
+    "Break",
+    "TrailCheck",
+    "check_trail",
+    "entity_key",
+    "list_audit_events",
+    "record_event",
+    "verify_trail",
+]
 
 GENESIS: Final = "0" * 64
 UNAUDITED: Final = frozenset(
-    {AuditEvent.__tablename__, AuditHead.__tablename__, ScheduledActivityRow.__tablename__}
+    model.__tablename__
+    for model in (AuditEvent, AuditHead, ScheduledActivityRow, LoginSession, LoginThrottle)
 )
+"""Tables the trail does not cover: the trail itself, derived calendars, sign-in state."""
 
 
 def _audited_tables() -> dict[str, type[Base]]:
@@ -160,3 +181,36 @@ def _data_breaks(
     for key, state in last_state.items():
         if state is not None and key not in seen and key[0] in AUDITED_TABLES:
             yield Break(f"{key[0]} {key[1]}", "is missing (deleted outside alscell)")
+
+
+@dataclass(frozen=True, slots=True)
+class TrailCheck:
+    """The outcome of verifying the trail: intact or not, every break, and how many events."""
+
+    intact: bool
+    breaks: list[Break]
+    events: int
+
+
+def check_trail(session: Session, *, by: User) -> TrailCheck:
+    """Verify the whole trail (see :func:`verify_trail`), for those who may read it. Reads only."""
+    access.require(by, Action.VIEW_AUDIT, resource="the audit trail")
+    breaks = verify_trail(session)
+    events = session.execute(sa.select(sa.func.count()).select_from(AuditEvent)).scalar_one()
+    return TrailCheck(intact=not breaks, breaks=breaks, events=int(events))
+
+
+def list_audit_events(
+    session: Session, *, by: User, entity_type: str | None = None, entity_id: str | None = None,
+    actor_id: int | None = None, limit: int = 50, offset: int = 0,
+) -> tuple[list[AuditEvent], int]:  # fmt: skip
+    """Audit events, newest first, optionally of one entity type, entity or actor; and their total."""
+    access.require(by, Action.VIEW_AUDIT, resource="the audit trail")
+    statement = sa.select(AuditEvent)
+    if entity_type is not None:
+        statement = statement.where(AuditEvent.entity_type == entity_type)
+    if entity_id is not None:
+        statement = statement.where(AuditEvent.entity_id == entity_id)
+    if actor_id is not None:
+        statement = statement.where(AuditEvent.actor_id == actor_id)
+    return page(session, statement, AuditEvent.id.desc(), limit=limit, offset=offset)

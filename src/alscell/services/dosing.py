@@ -39,6 +39,7 @@ from alscell.errors import (
 from alscell.services import access, safety
 from alscell.services.enrollment import plan_for, record_schedule_event
 from alscell.services.facts import gather_facts, latest_lab
+from alscell.services.paging import page
 from alscell.services.protocols import protocol_of
 from alscell.services.records import add_record, change_record, commit, load
 from alscell.storage.models import (
@@ -52,7 +53,7 @@ from alscell.storage.models import (
 )
 from alscell.storage.models.product import CustodyKind, UnitStatus
 
-__all__ = ["Bedside", "Override", "record_care", "record_cell_dose"]
+__all__ = ["Bedside", "Override", "list_administrations", "record_care", "record_cell_dose"]
 
 NEVER_OVERRIDDEN = (
     "identity.mismatch",
@@ -99,6 +100,8 @@ def record_cell_dose(
         access.require(
             by, Action.OVERRIDE_SAFETY, site_id=patient.site_id, resource="a safety block"
         )
+    if given_on > now.date():
+        raise InvalidInput([Problem("given_on", f"{given_on} is in the future")], subject="dose")
     if patient.status is not PatientStatus.IN_TREATMENT:
         raise Conflict(f"patient {patient.study_code} is {patient.status}, not in treatment")
     protocol = protocol_of(session, enrollment.protocol_id)
@@ -167,11 +170,13 @@ def record_care(
     if activity is None or activity.kind not in CARE_KINDS:
         rule = f"must be an infusion, medication or rehabilitation activity of {protocol.id}, got {activity_id!r}"
         raise InvalidInput([Problem("activity_id", rule)], subject="care record")
+    problems = (
+        [Problem("given_on", f"{given_on} is in the future")] if given_on > now.date() else []
+    )
     if duration_minutes is not None and not 1 <= duration_minutes <= 24 * 60:
-        raise InvalidInput(
-            [Problem("duration_minutes", f"must be 1-1440, got {duration_minutes}")],
-            subject="care record",
-        )
+        problems.append(Problem("duration_minutes", f"must be 1-1440, got {duration_minutes}"))
+    if problems:
+        raise InvalidInput(problems, subject="care record")
     record = Administration(
         enrollment_id=enrollment.id, patient_id=patient.id, activity_id=activity.id, kind=activity.kind.value,
         given_on=given_on, drug=drug, dose_text=dose_text, duration_minutes=duration_minutes,
@@ -353,3 +358,20 @@ def _enrollment(
     patient = load(session, Patient, enrollment.patient_id, kind="patient")
     access.require(by, action, site_id=patient.site_id, resource=f"patient {patient.study_code}")
     return enrollment, patient
+
+
+def list_administrations(
+    session: Session, *, enrollment_id: int, by: User, limit: int = 50, offset: int = 0
+) -> tuple[list[Administration], int]:
+    """An enrollment's cell doses and care, in the order given; and their total.
+
+    Raises
+    ------
+    PermissionDenied
+        Unless ``by`` may see patients at the patient's site.
+    """
+    enrollment, _ = _enrollment(session, enrollment_id, by, Action.VIEW_PATIENT)
+    statement = sa.select(Administration).where(Administration.enrollment_id == enrollment.id)
+    return page(
+        session, statement, Administration.given_on, Administration.id, limit=limit, offset=offset
+    )

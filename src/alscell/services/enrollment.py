@@ -9,12 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import date, datetime
+from typing import TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from alscell.domain.access import Action
 from alscell.domain.criteria import Status
+from alscell.domain.deviations import Deviation, find_deviations
 from alscell.domain.eligibility import EligibilityFacts, EligibilityResult, evaluate_eligibility
 from alscell.domain.lifecycle import PatientStatus
 from alscell.domain.protocol import Protocol
@@ -23,7 +25,8 @@ from alscell.domain.scheduling import Done, Plan, Skipped, plan_schedule, resche
 from alscell.errors import Conflict, InvalidInput, Problem
 from alscell.services import access
 from alscell.services.facts import PatientFacts, gather_facts, latest_lab
-from alscell.services.patients import move_patient
+from alscell.services.paging import page
+from alscell.services.patients import get_patient, move_patient
 from alscell.services.protocols import analysis_plan_for, protocol_of
 from alscell.services.records import add_record, change_record, commit, exists, load
 from alscell.storage.models import (
@@ -39,6 +42,11 @@ from alscell.storage.models import (
 
 __all__ = [
     "enroll",
+    "get_enrollment",
+    "get_schedule",
+    "list_deviations",
+    "list_enrollments",
+    "list_screenings",
     "plan_for",
     "record_activity",
     "record_closure",
@@ -48,6 +56,8 @@ __all__ = [
     "skip_activity",
     "start_treatment",
 ]
+
+T = TypeVar("T")
 
 _OUTCOME_STATUS = {Status.MET: PatientStatus.ELIGIBLE, Status.NOT_MET: PatientStatus.INELIGIBLE}
 
@@ -191,6 +201,8 @@ def record_activity(
 ) -> ScheduleEvent:  # fmt: skip
     """Record that an examination, lab panel, assessment or visit happened (doses have their own services)."""
     enrollment, _ = _enrollment(session, enrollment_id, by, Action.RECORD_ASSESSMENT)
+    if on > now.date():
+        raise InvalidInput([Problem("on", f"{on} is in the future")], subject="activity")
     protocol = protocol_of(session, enrollment.protocol_id)
     if activity_id in {a.id for a in protocol.activities() if a.cell_dose}:
         raise InvalidInput(
@@ -328,3 +340,41 @@ def _enrollment(
 
 def _plain(value: object) -> object:
     return value if value is None or isinstance(value, bool | int | float | str) else str(value)
+
+
+def list_screenings(
+    session: Session, patient_id: int, *, by: User, limit: int = 50, offset: int = 0
+) -> tuple[list[Screening], int]:
+    """The patient's screenings, newest first; and the total."""
+    patient = get_patient(session, patient_id, by=by)
+    statement = sa.select(Screening).where(Screening.patient_id == patient.id)
+    order = (Screening.screened_on.desc(), Screening.id.desc())
+    return page(session, statement, *order, limit=limit, offset=offset)
+
+
+def get_enrollment(session: Session, enrollment_id: int, *, by: User) -> Enrollment:
+    """The enrollment, if ``by`` may see its patient."""
+    enrollment, _ = _enrollment(session, enrollment_id, by, Action.VIEW_PATIENT)
+    return enrollment
+
+
+def list_enrollments(
+    session: Session, patient_id: int, *, by: User, limit: int = 50, offset: int = 0
+) -> tuple[list[Enrollment], int]:
+    """The patient's enrollments, newest first; and the total."""
+    patient = get_patient(session, patient_id, by=by)
+    statement = sa.select(Enrollment).where(Enrollment.patient_id == patient.id)
+    order = (Enrollment.enrolled_on.desc(), Enrollment.id.desc())
+    return page(session, statement, *order, limit=limit, offset=offset)
+
+
+def get_schedule(session: Session, enrollment_id: int, *, by: User) -> Plan:
+    """The enrollment's calendar with what happened so far (:class:`Conflict` before the start)."""
+    return plan_for(session, get_enrollment(session, enrollment_id, by=by))
+
+
+def list_deviations(
+    session: Session, enrollment_id: int, *, by: User, as_of: date
+) -> tuple[Deviation, ...]:
+    """Every departure from the protocol so far; occurrences whose window closed before ``as_of`` count."""
+    return find_deviations(get_schedule(session, enrollment_id, by=by), as_of=as_of)

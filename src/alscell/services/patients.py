@@ -12,15 +12,20 @@ from sqlalchemy.orm import Session
 from alscell.domain.access import Action
 from alscell.domain.eligibility import CATEGORIES, DiagnosticSystem
 from alscell.domain.lifecycle import PatientStatus, check_transition
-from alscell.errors import Conflict, InvalidInput, Problem
+from alscell.errors import Conflict, InvalidInput, NotFound, Problem
 from alscell.services import access
+from alscell.services.paging import page
 from alscell.services.records import add_record, change_record, commit, exists, load
 from alscell.storage.models import Consent, Diagnosis, Enrollment, Patient, PatientIdentity, User
 
 __all__ = [
     "DiagnosisInput",
     "close_participation",
+    "get_diagnosis",
+    "get_identity",
     "get_patient",
+    "list_consents",
+    "list_patients",
     "move_patient",
     "record_consent",
     "record_diagnosis",
@@ -258,3 +263,56 @@ def close_participation(
             )
     commit(session)
     return patient
+
+
+def list_patients(
+    session: Session, *, by: User, status: PatientStatus | None = None, search: str | None = None,
+    limit: int = 50, offset: int = 0,
+) -> tuple[list[Patient], int]:  # fmt: skip
+    """Patients ``by`` may see (their site, or all for global roles), by study code; and the total.
+
+    ``search`` matches the start of the study code.
+    """
+    access.require(by, Action.VIEW_PATIENT)
+    statement = sa.select(Patient)
+    if not access.sees_all_sites(by):
+        statement = statement.where(Patient.site_id == by.site_id)
+    if status is not None:
+        statement = statement.where(Patient.status == status)
+    if search:
+        statement = statement.where(Patient.study_code.startswith(search.upper(), autoescape=True))
+    return page(session, statement, Patient.study_code, limit=limit, offset=offset)
+
+
+def get_identity(session: Session, patient_id: int, *, by: User) -> PatientIdentity:
+    """The patient's identifying data, for roles allowed to see it at the patient's site."""
+    patient = load(session, Patient, patient_id, kind="patient")
+    access.require(
+        by,
+        Action.VIEW_IDENTITY,
+        site_id=patient.site_id,
+        resource=f"identity of {patient.study_code}",
+    )
+    return load(session, PatientIdentity, patient.id, kind="patient identity")
+
+
+def get_diagnosis(session: Session, patient_id: int, *, by: User) -> Diagnosis:
+    """The patient's diagnosis."""
+    patient = get_patient(session, patient_id, by=by)
+    diagnosis = session.execute(
+        sa.select(Diagnosis).where(Diagnosis.patient_id == patient.id)
+    ).scalar_one_or_none()
+    if diagnosis is None:
+        raise NotFound("diagnosis of patient", patient.study_code)
+    return diagnosis
+
+
+def list_consents(session: Session, patient_id: int, *, by: User) -> list[Consent]:
+    """The patient's consents, oldest first."""
+    patient = get_patient(session, patient_id, by=by)
+    statement = (
+        sa.select(Consent)
+        .where(Consent.patient_id == patient.id)
+        .order_by(Consent.consented_on, Consent.id)
+    )
+    return list(session.execute(statement).scalars())

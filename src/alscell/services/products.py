@@ -32,8 +32,10 @@ from alscell.domain.access import Action
 from alscell.domain.dosing import TestResult, release_problems
 from alscell.domain.lifecycle import PatientStatus
 from alscell.domain.product import ProductSource, ReleaseCriteria
-from alscell.errors import Conflict, InvalidInput, Problem, ProductNotReleased
+from alscell.errors import Conflict, InvalidInput, NotFound, Problem, ProductNotReleased
 from alscell.services import access
+from alscell.services.paging import page
+from alscell.services.protocols import protocol_of
 from alscell.services.records import add_record, change_record, commit, exists, load
 from alscell.storage.models import (
     CustodyEvent,
@@ -53,11 +55,17 @@ __all__ = [
     "discard_unit",
     "dispense_unit",
     "find_unit_by_din",
+    "get_lot",
+    "get_unit",
+    "get_unit_by_din",
     "late_positive_cultures",
+    "list_custody",
+    "list_lots",
     "record_custody",
     "record_release_test",
     "register_lot",
     "reject_unit",
+    "release_criteria",
     "release_unit",
     "return_unit",
 ]
@@ -706,3 +714,88 @@ def _add_custody(
     event = CustodyEvent(unit_id=unit.id, kind=kind, at=now, by_id=by.id, patient_id=patient_id,
                          location=location, notes=notes)  # fmt: skip
     return add_record(session, event, by=by, action=f"custody.{kind.value}", now=now)
+
+
+# ---------------------------------------------------------------- reading
+
+
+def list_lots(
+    session: Session, *, by: User, limit: int = 50, offset: int = 0
+) -> tuple[list[ProductLot], int]:
+    """Lots at the sites ``by`` may see, most recently received first; and their total.
+
+    Raises
+    ------
+    PermissionDenied
+        Unless ``by`` may see patients.
+    """
+    access.require(by, Action.VIEW_PATIENT, resource="product lots")
+    statement = sa.select(ProductLot)
+    if not access.sees_all_sites(by):
+        statement = statement.where(ProductLot.site_id == by.site_id)
+    return page(
+        session,
+        statement,
+        ProductLot.received_on.desc(),
+        ProductLot.id.desc(),
+        limit=limit,
+        offset=offset,
+    )
+
+
+def get_lot(session: Session, lot_id: int, *, by: User) -> tuple[ProductLot, list[ProductUnit]]:
+    """A lot and its units (by DIN), if ``by`` may see the lot's site."""
+    lot = load(session, ProductLot, lot_id, kind="product lot")
+    access.require(by, Action.VIEW_PATIENT, site_id=lot.site_id, resource=f"lot {lot.lot_code}")
+    units = session.scalars(
+        sa.select(ProductUnit).where(ProductUnit.lot_id == lot.id).order_by(ProductUnit.din)
+    )
+    return lot, list(units)
+
+
+def get_unit(session: Session, unit_id: int, *, by: User) -> ProductUnit:
+    """A unit, if ``by`` may see its lot's site."""
+    unit, _ = _unit_for(session, unit_id, by=by, action=Action.VIEW_PATIENT)
+    return unit
+
+
+def get_unit_by_din(session: Session, *, din: str, by: User) -> ProductUnit:
+    """The unit with this DIN (typed or scanned, see :func:`find_unit_by_din`), or :class:`NotFound`.
+
+    Raises
+    ------
+    InvalidInput
+        If a typed id's check character is wrong.
+    PermissionDenied
+        Unless ``by`` may see the unit's lot's site.
+    """
+    unit = find_unit_by_din(session, din)
+    if unit is None:
+        raise NotFound("product unit", isbt128.normalize_unit_id(din))
+    return get_unit(session, unit.id, by=by)
+
+
+def list_custody(session: Session, unit_id: int, *, by: User) -> list[CustodyEvent]:
+    """A unit's chain of custody, oldest step first."""
+    unit = get_unit(session, unit_id, by=by)
+    statement = (
+        sa.select(CustodyEvent).where(CustodyEvent.unit_id == unit.id).order_by(CustodyEvent.id)
+    )
+    return list(session.scalars(statement))
+
+
+def release_criteria(session: Session, *, protocol_id: int) -> ReleaseCriteria:
+    """The release criteria of a protocol's cell product (clinical.md §10).
+
+    Raises
+    ------
+    NotFound
+        For an unknown protocol.
+    InvalidInput
+        If the protocol gives no cell product (problem named ``protocol_id``).
+    """
+    product = protocol_of(session, protocol_id).product
+    if product is None:
+        rule = f"protocol {protocol_id} gives no cell product; name the protocol the unit is for"
+        raise InvalidInput([Problem("protocol_id", rule)], subject="release")
+    return product.release

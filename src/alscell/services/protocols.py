@@ -11,7 +11,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from alscell.domain.access import Action
+from alscell.domain.access import Action, allowed
 from alscell.domain.protocol import AnalysisPlan as PlanSpec
 from alscell.domain.protocol import Protocol
 from alscell.domain.schema import build
@@ -24,6 +24,10 @@ from alscell.storage.protocol_files import load_protocol
 __all__ = [
     "amend_analysis_plan",
     "analysis_plan_for",
+    "get_analysis_plan",
+    "get_protocol",
+    "list_amendments",
+    "list_protocols",
     "load_protocol_version",
     "lock_analysis_plan",
     "protocol_of",
@@ -152,3 +156,45 @@ def _plan_content(plan: PlanSpec) -> dict[str, Any]:
         key: (value.value if hasattr(value, "value") else value)
         for key, value in dataclasses.asdict(plan).items()
     }
+
+
+def list_protocols(
+    session: Session, *, by: User, limit: int = 50, offset: int = 0
+) -> tuple[list[ProtocolVersion], int]:
+    """Loaded protocol versions, by key and newest version first; and the total."""
+    access.require(by, Action.VIEW_PATIENT)
+    total = session.execute(sa.select(sa.func.count()).select_from(ProtocolVersion)).scalar_one()
+    statement = (
+        sa.select(ProtocolVersion)
+        .order_by(ProtocolVersion.key, ProtocolVersion.loaded_at.desc(), ProtocolVersion.id.desc())
+        .limit(limit)
+        .offset(offset)
+    )
+    return list(session.execute(statement).scalars()), int(total)
+
+
+def get_protocol(
+    session: Session, protocol_id: int, *, by: User
+) -> tuple[ProtocolVersion, Protocol]:
+    """A loaded protocol version and its domain protocol (analysis plan as currently amended)."""
+    access.require(by, Action.VIEW_PATIENT)
+    row = load(session, ProtocolVersion, protocol_id, kind="protocol")
+    return row, protocol_of(session, protocol_id)
+
+
+def get_analysis_plan(session: Session, protocol_id: int, *, by: User) -> AnalysisPlan:
+    """The analysis plan of a protocol version, for those who view patients or manage the plan."""
+    manages = allowed(by.role, Action.MANAGE_ANALYSIS_PLAN)
+    access.require(by, Action.MANAGE_ANALYSIS_PLAN if manages else Action.VIEW_PATIENT)
+    return analysis_plan_for(session, protocol_id)
+
+
+def list_amendments(session: Session, protocol_id: int, *, by: User) -> list[AnalysisPlanAmendment]:
+    """The amendments of a protocol version's analysis plan, oldest first."""
+    plan = get_analysis_plan(session, protocol_id, by=by)
+    statement = (
+        sa.select(AnalysisPlanAmendment)
+        .where(AnalysisPlanAmendment.analysis_plan_id == plan.id)
+        .order_by(AnalysisPlanAmendment.amended_at, AnalysisPlanAmendment.id)
+    )
+    return list(session.execute(statement).scalars())

@@ -20,10 +20,16 @@ from alscell.storage.models import User
 __all__ = ["add_record", "change_record", "commit", "exists", "flush", "load"]
 
 R = TypeVar("R", bound=Base)
+MAX_ID = 2**31 - 1
 
 
 def load(session: Session, model: type[R], record_id: object, *, kind: str | None = None) -> R:
-    """The record with this primary key, or :class:`NotFound` naming its kind."""
+    """The record with this primary key, or :class:`NotFound` naming its kind.
+
+    Ids outside 1..2^31-1 (what every engine's integer keys hold) are simply not found.
+    """
+    if isinstance(record_id, int) and not 1 <= record_id <= MAX_ID:
+        raise NotFound(kind or model.__tablename__.rstrip("s").replace("_", " "), record_id)
     record = session.get(model, record_id)
     if record is None:
         raise NotFound(kind or model.__tablename__.rstrip("s").replace("_", " "), record_id)

@@ -26,6 +26,7 @@ from alscell.domain.adverse_events import SUSPECTED, AdverseEventFacts, Causalit
 from alscell.domain.protocol import Protocol, Relatedness, StoppingRule
 from alscell.errors import Conflict, InvalidInput, Problem
 from alscell.services import access
+from alscell.services.paging import page
 from alscell.services.records import add_record, change_record, commit, load
 from alscell.storage.models import (
     Administration,
@@ -45,6 +46,9 @@ __all__ = [
     "ReportingDue",
     "active_stopping_rules",
     "decide_stopping_rule",
+    "get_adverse_event",
+    "list_active_stopping_rules",
+    "list_adverse_events",
     "mark_reported",
     "open_reporting_clocks",
     "record_adverse_event",
@@ -608,3 +612,36 @@ def _decision_problems(
     if decided_on > today:
         problems.append(Problem("decided_on", f"{decided_on} is in the future"))
     return problems
+
+
+def get_adverse_event(session: Session, adverse_event_id: int, *, by: User) -> AdverseEvent:
+    """An adverse event, if ``by`` may see patients at the patient's site."""
+    event = load(session, AdverseEvent, adverse_event_id, kind="adverse event")
+    patient = load(session, Patient, event.patient_id, kind="patient")
+    resource = f"adverse events of patient {patient.study_code}"
+    access.require(by, Action.VIEW_PATIENT, site_id=patient.site_id, resource=resource)
+    return event
+
+
+def list_adverse_events(
+    session: Session, *, patient_id: int, by: User, limit: int = 50, offset: int = 0
+) -> tuple[list[AdverseEvent], int]:
+    """A patient's adverse events by onset, if ``by`` may see the patient; and their total."""
+    patient = load(session, Patient, patient_id, kind="patient")
+    resource = f"adverse events of patient {patient.study_code}"
+    access.require(by, Action.VIEW_PATIENT, site_id=patient.site_id, resource=resource)
+    statement = sa.select(AdverseEvent).where(AdverseEvent.patient_id == patient.id)
+    return page(
+        session, statement, AdverseEvent.onset_on, AdverseEvent.id, limit=limit, offset=offset
+    )
+
+
+def list_active_stopping_rules(
+    session: Session, *, protocol_id: int, by: User
+) -> list[StoppingRule]:
+    """The protocol's stopping rules now halting new doses (see :func:`active_stopping_rules`).
+
+    Stopping rules act program-wide, so anyone who may see patients may see them.
+    """
+    access.require(by, Action.VIEW_PATIENT, resource=f"stopping rules of protocol {protocol_id}")
+    return active_stopping_rules(session, protocol_id=protocol_id)

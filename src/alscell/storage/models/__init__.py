@@ -1,6 +1,7 @@
 """Every table of alscell, importable from one place (Alembic and the services use this module)."""
 
 from alscell.storage.models.audit import AuditEvent, AuditHead
+from alscell.storage.models.auth import ApiToken, LoginSession, LoginThrottle
 from alscell.storage.models.clinical import (
     AlsfrsRating,
     Consent,
@@ -33,6 +34,7 @@ __all__ = [
     "AlsfrsRating",
     "AnalysisPlan",
     "AnalysisPlanAmendment",
+    "ApiToken",
     "AuditEvent",
     "AuditHead",
     "Consent",
@@ -40,6 +42,8 @@ __all__ = [
     "Diagnosis",
     "Enrollment",
     "LabResult",
+    "LoginSession",
+    "LoginThrottle",
     "OutcomeEvent",
     "Patient",
     "PatientIdentity",

@@ -29,6 +29,13 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_audit_head")),
     )
     op.create_table(
+        "login_throttles",
+        sa.Column("username", sa.String(length=80), nullable=False),
+        sa.Column("failures", sa.Integer(), nullable=False),
+        sa.Column("locked_until", alscell.storage.base.UTCDateTime(timezone=True), nullable=True),
+        sa.PrimaryKeyConstraint("username", name=op.f("pk_login_throttles")),
+    )
+    op.create_table(
         "sites",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("code", sa.String(length=20), nullable=False),
@@ -146,6 +153,25 @@ def upgrade() -> None:
         )
 
     op.create_table(
+        "api_tokens",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("user_id", sa.Integer(), nullable=False),
+        sa.Column("name", sa.String(length=80), nullable=False),
+        sa.Column("prefix", sa.String(length=16), nullable=False),
+        sa.Column("token_hash", sa.String(length=64), nullable=False),
+        sa.Column("created_at", alscell.storage.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("revoked_at", alscell.storage.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("version", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["user_id"], ["users.id"], name=op.f("fk_api_tokens_user_id_users")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_api_tokens")),
+        sa.UniqueConstraint("token_hash", name=op.f("uq_api_tokens_token_hash")),
+    )
+    with op.batch_alter_table("api_tokens", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_api_tokens_user_id"), ["user_id"], unique=False)
+
+    op.create_table(
         "audit_events",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("at", alscell.storage.base.UTCDateTime(timezone=True), nullable=False),
@@ -233,6 +259,24 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("lab_results", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_lab_results_patient_id"), ["patient_id"], unique=False)
+
+    op.create_table(
+        "login_sessions",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("user_id", sa.Integer(), nullable=False),
+        sa.Column("token_hash", sa.String(length=64), nullable=False),
+        sa.Column("csrf_token", sa.String(length=64), nullable=False),
+        sa.Column("created_at", alscell.storage.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("expires_at", alscell.storage.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("ended_at", alscell.storage.base.UTCDateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["user_id"], ["users.id"], name=op.f("fk_login_sessions_user_id_users")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_login_sessions")),
+        sa.UniqueConstraint("token_hash", name=op.f("uq_login_sessions_token_hash")),
+    )
+    with op.batch_alter_table("login_sessions", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_login_sessions_user_id"), ["user_id"], unique=False)
 
     op.create_table(
         "outcome_events",
@@ -944,6 +988,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_outcome_events_patient_id"))
 
     op.drop_table("outcome_events")
+    with op.batch_alter_table("login_sessions", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_login_sessions_user_id"))
+
+    op.drop_table("login_sessions")
     with op.batch_alter_table("lab_results", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_lab_results_patient_id"))
 
@@ -957,6 +1005,10 @@ def downgrade() -> None:
         batch_op.drop_index("ix_audit_events_entity")
 
     op.drop_table("audit_events")
+    with op.batch_alter_table("api_tokens", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_api_tokens_user_id"))
+
+    op.drop_table("api_tokens")
     with op.batch_alter_table("alsfrs_ratings", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_alsfrs_ratings_patient_id"))
 
@@ -967,4 +1019,5 @@ def downgrade() -> None:
 
     op.drop_table("patients")
     op.drop_table("sites")
+    op.drop_table("login_throttles")
     op.drop_table("audit_head")

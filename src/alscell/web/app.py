@@ -1,0 +1,45 @@
+"""The web application: the JSON API under /api/v1 (and, later, the clinic's pages).
+
+``create_app(settings)`` builds everything; there is no module-level app. ``alscell serve`` hands
+uvicorn the factory string ``alscell.web.app:create_app``.
+"""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from fastapi.routing import APIRoute
+
+from alscell import __version__
+from alscell.config import Settings, load_settings
+from alscell.storage.session import make_engine, make_session_factory
+from alscell.web.api import api_router
+from alscell.web.errors import install_error_handlers
+
+__all__ = ["API_PREFIX", "create_app"]
+
+API_PREFIX = "/api/v1"
+
+
+def _operation_id(route: APIRoute) -> str:
+    return route.name
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the application for ``settings`` (read from the environment when None)."""
+    settings = settings or load_settings()
+    app = FastAPI(
+        title="alscell",
+        version=__version__,
+        summary="Run an ALS cell-therapy treatment program safely, and evaluate its outcomes honestly.",
+        openapi_url=f"{API_PREFIX}/openapi.json",
+        docs_url=f"{API_PREFIX}/docs",
+        redoc_url=None,
+        generate_unique_id_function=_operation_id,
+    )
+    engine = make_engine(settings.database_url)
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.sessions = make_session_factory(engine)
+    install_error_handlers(app)
+    app.include_router(api_router, prefix=API_PREFIX)
+    return app

@@ -1,0 +1,146 @@
+"""The one place that knows HTTP statuses: every error becomes RFC 9457 problem details.
+
+The body is ``application/problem+json`` with ``type``, ``title``, ``status``, ``detail``, plus
+``code`` (alscell's error class), ``errors`` (each problem's location and message) and, for safety
+blocks, ``rules``, ``overridable`` and ``how_to_override``. Statuses are looked up along the class
+hierarchy of :mod:`alscell.errors`.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final, cast
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from starlette.exceptions import HTTPException
+
+from alscell import errors
+
+__all__ = [
+    "PROBLEM_RESPONSES",
+    "FieldError",
+    "ProblemDetail",
+    "install_error_handlers",
+    "status_of",
+]
+
+STATUSES: Final[dict[type[errors.AlscellError], int]] = {
+    errors.NotSignedIn: 401,
+    errors.PermissionDenied: 403,
+    errors.NotFound: 404,
+    errors.Conflict: 409,
+    errors.SafetyCheckFailed: 409,
+    errors.InvalidInput: 422,
+    errors.InsufficientData: 422,
+}
+TITLES: Final = {400: "Bad request", 401: "Not signed in", 403: "Forbidden", 404: "Not found",
+                 405: "Method not allowed", 409: "Conflict", 413: "Too large", 415: "Unsupported media type",
+                 422: "Invalid input", 500: "Internal error", 503: "Busy"}  # fmt: skip
+HOW_TO_OVERRIDE: Final = (
+    "a physician may record the dose again with an override naming each rule in 'rules' and a "
+    'written reason: {"override": {"rules": [...], "reason": "..."}}'
+)
+
+
+class FieldError(BaseModel):
+    """One problem with the request: where it is and what rule it breaks."""
+
+    location: str
+    message: str
+
+
+class ProblemDetail(BaseModel):
+    """RFC 9457 problem details, as every error response of the API."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    code: str
+    errors: list[FieldError] = []
+    rules: list[str] | None = None
+    overridable: bool | None = None
+    how_to_override: str | None = None
+
+
+PROBLEM_RESPONSES: Final[dict[int | str, dict[str, Any]]] = {
+    status: {
+        "model": ProblemDetail,
+        "description": TITLES[status],
+        "content": {"application/problem+json": {}},
+    }
+    for status in (400, 401, 403, 404, 409, 422)
+}
+"""Documented on every API route, so the OpenAPI document lists every failure a client can see."""
+
+
+def status_of(error: errors.AlscellError) -> int:
+    """The HTTP status of an alscell error: the first match along its class hierarchy."""
+    for cls in type(error).__mro__:
+        if cls in STATUSES:
+            return STATUSES[cls]
+    return 500
+
+
+def problem(status: int, code: str, detail: str, **extra: Any) -> JSONResponse:
+    """A problem+json response."""
+    body = ProblemDetail(type=f"/problems/{code}", title=TITLES.get(status, "Error"), status=status,
+                         detail=detail, code=code, **extra)  # fmt: skip
+    headers = {"WWW-Authenticate": 'Bearer realm="alscell"'} if status == 401 else None
+    return JSONResponse(body.model_dump(exclude_none=True), status_code=status,
+                        media_type="application/problem+json", headers=headers)  # fmt: skip
+
+
+def _alscell_error(_request: Request, exception: Exception) -> JSONResponse:
+    error = cast(errors.AlscellError, exception)  # registered for this class only
+    status = status_of(error)
+    extra: dict[str, Any] = {}
+    if isinstance(error, errors.InvalidInput):
+        extra["errors"] = [
+            FieldError(location=p.location, message=p.message) for p in error.problems
+        ]
+    if isinstance(error, errors.SafetyCheckFailed):
+        extra["errors"] = [
+            FieldError(location=p.location, message=p.message) for p in error.findings
+        ]
+        extra |= {"rules": list(error.rules), "overridable": error.overridable}
+        if error.overridable:
+            extra["how_to_override"] = HOW_TO_OVERRIDE
+    return problem(status, type(error).__name__, str(error), **extra)
+
+
+def _validation_error(_request: Request, exception: Exception) -> JSONResponse:
+    error = cast(RequestValidationError, exception)  # registered for this class only
+    found = [
+        FieldError(location=_location(e.get("loc", ())), message=e.get("msg", "invalid"))
+        for e in error.errors()
+    ]
+    if any(e.get("type") == "json_invalid" for e in error.errors()):
+        return problem(400, "MalformedJson", "the request body is not valid JSON", errors=found)
+    listed = "; ".join(f"{e.location}: {e.message}" for e in found)
+    return problem(
+        422, "InvalidInput", f"invalid request ({len(found)} problems): {listed}", errors=found
+    )
+
+
+def _http_error(_request: Request, exception: Exception) -> JSONResponse:
+    error = cast(HTTPException, exception)  # registered for this class only
+    return problem(
+        error.status_code,
+        TITLES.get(error.status_code, "Error").replace(" ", ""),
+        str(error.detail),
+    )
+
+
+def _location(loc: tuple[Any, ...] | list[Any]) -> str:
+    parts = [str(part) for part in loc if part not in ("body", "query", "path", "header")]
+    return ".".join(parts) or "body"
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Register the handlers: alscell errors, request validation, and HTTP errors (404, 405)."""
+    app.add_exception_handler(errors.AlscellError, _alscell_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(HTTPException, _http_error)
