@@ -6,18 +6,26 @@ uvicorn the factory string ``alscell.web.app:create_app``.
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+from pathlib import Path
+from urllib.parse import urlencode
+
+from fastapi import FastAPI, Request
+from fastapi.responses import RedirectResponse, Response
 from fastapi.routing import APIRoute
+from fastapi.staticfiles import StaticFiles
 
 from alscell import __version__
 from alscell.config import Settings, load_settings
 from alscell.storage.session import make_engine, make_session_factory
 from alscell.web.api import api_router
 from alscell.web.errors import install_error_handlers
+from alscell.web.pages import pages_router
+from alscell.web.pages.common import LoginRequired, render
 
 __all__ = ["API_PREFIX", "create_app"]
 
 API_PREFIX = "/api/v1"
+STATIC = Path(__file__).parent / "static"
 
 
 def _operation_id(route: APIRoute) -> str:
@@ -40,6 +48,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.engine = engine
     app.state.sessions = make_session_factory(engine)
-    install_error_handlers(app)
+    install_error_handlers(app, render_error=render_error)
+    app.add_exception_handler(LoginRequired, _to_login)
     app.include_router(api_router, prefix=API_PREFIX)
+    app.include_router(pages_router)
+    app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
     return app
+
+
+def render_error(request: Request, status: int, title: str, detail: str) -> Response:
+    """An error as a page, with the signed-in user's navigation when there is one."""
+    user = getattr(request.state, "user", None)
+    return render(request, "error.html", status=status, title=title, detail=detail, user=user)
+
+
+def _to_login(_request: Request, exception: Exception) -> Response:
+    target = exception.next_path if isinstance(exception, LoginRequired) else "/today"
+    return RedirectResponse(f"/login?{urlencode({'next': target})}", status_code=303)

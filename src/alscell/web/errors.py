@@ -8,11 +8,12 @@ hierarchy of :mod:`alscell.errors`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, Final, cast
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException
 
@@ -93,9 +94,15 @@ def problem(status: int, code: str, detail: str, **extra: Any) -> JSONResponse:
                         media_type="application/problem+json", headers=headers)  # fmt: skip
 
 
-def _alscell_error(_request: Request, exception: Exception) -> JSONResponse:
+HtmlRenderer = Callable[[Request, int, str, str], Response]
+"""Renders an error as a page: (request, status, title, detail)."""
+
+
+def _alscell_error(request: Request, exception: Exception) -> Response:
     error = cast(errors.AlscellError, exception)  # registered for this class only
     status = status_of(error)
+    if _wants_page(request):
+        return _html(request, status, TITLES.get(status, "Error"), str(error))
     extra: dict[str, Any] = {}
     if isinstance(error, errors.InvalidInput):
         extra["errors"] = [
@@ -111,8 +118,12 @@ def _alscell_error(_request: Request, exception: Exception) -> JSONResponse:
     return problem(status, type(error).__name__, str(error), **extra)
 
 
-def _validation_error(_request: Request, exception: Exception) -> JSONResponse:
+def _validation_error(request: Request, exception: Exception) -> Response:
     error = cast(RequestValidationError, exception)  # registered for this class only
+    if _wants_page(request):
+        return _html(
+            request, 400, "Bad request", "the request could not be read; go back and try again"
+        )
     found = [
         FieldError(location=_location(e.get("loc", ())), message=e.get("msg", "invalid"))
         for e in error.errors()
@@ -125,8 +136,12 @@ def _validation_error(_request: Request, exception: Exception) -> JSONResponse:
     )
 
 
-def _http_error(_request: Request, exception: Exception) -> JSONResponse:
+def _http_error(request: Request, exception: Exception) -> Response:
     error = cast(HTTPException, exception)  # registered for this class only
+    if _wants_page(request):
+        return _html(
+            request, error.status_code, TITLES.get(error.status_code, "Error"), str(error.detail)
+        )
     return problem(
         error.status_code,
         TITLES.get(error.status_code, "Error").replace(" ", ""),
@@ -139,8 +154,24 @@ def _location(loc: tuple[Any, ...] | list[Any]) -> str:
     return ".".join(parts) or "body"
 
 
-def install_error_handlers(app: FastAPI) -> None:
-    """Register the handlers: alscell errors, request validation, and HTTP errors (404, 405)."""
+def _wants_page(request: Request) -> bool:
+    return not request.url.path.startswith("/api/") and "html" in getattr(
+        request.app.state, "error_pages", ""
+    )
+
+
+def _html(request: Request, status: int, title: str, detail: str) -> Response:
+    renderer: HtmlRenderer = request.app.state.render_error
+    return renderer(request, status, title, detail)
+
+
+def install_error_handlers(app: FastAPI, *, render_error: HtmlRenderer | None = None) -> None:
+    """Register the handlers: alscell errors, request validation, and HTTP errors (404, 405).
+
+    With ``render_error``, requests outside ``/api/`` get an error page instead of problem JSON.
+    """
+    app.state.error_pages = "html" if render_error else ""
+    app.state.render_error = render_error
     app.add_exception_handler(errors.AlscellError, _alscell_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(HTTPException, _http_error)
