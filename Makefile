@@ -36,7 +36,7 @@ check: $(STAMP)  ## lint, format check, types, layer contracts, generated docs
 	$(BIN)/cog --check -c docs/cli.md docs/scales.md docs/protocols.md docs/api.md
 
 pytest: $(STAMP)  ## the test suite with coverage (domain held to 100 %)
-	$(BIN)/pytest --cov --cov-context=test --cov-report=term $(PYTEST_ARGS)
+	$(BIN)/pytest --e2e --cov --cov-context=test --cov-report=term $(PYTEST_ARGS)
 	$(BIN)/coverage report --include='src/alscell/domain/*' --fail-under=100
 
 format: $(STAMP)  ## fix lint and formatting where the tools can

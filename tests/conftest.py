@@ -32,6 +32,7 @@ settings.register_profile("explore", deadline=None, max_examples=2_000)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 ENGINES = ("sqlite", "postgresql")
+
 NOW = datetime(2026, 1, 5, 9, 30, tzinfo=UTC)
 TODAY = date(2026, 1, 5)
 
@@ -105,3 +106,7 @@ def fresh_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[sa.
     engine.dispose()
     if request.param == "postgresql":
         request.getfixturevalue("postgres_server").drop_database(name)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--e2e", action="store_true", help="also run the browser tests (tests/e2e)")

@@ -179,3 +179,50 @@ def test_assessments_are_for_physicians_and_nurses_of_the_site(session, ward):
             now=NOW,
         )
     assert isinstance(site, Site)
+
+
+def test_measurements_of_one_day_are_recorded_together(session, ward):
+    patient, nurse, _ = ward
+
+    records = assessments.record_measurements(
+        session, patient_id=patient.id, measured_on=date(2026, 1, 5), vital_capacity=(74.0, "svc"),
+        weight_kg=58.5, labs={"platelets": 210, "inr": 1.0}, by=nurse, now=NOW,
+    )  # fmt: skip
+
+    stored = [(type(r).__name__, getattr(r, "analyte", None)) for r in records]
+    assert stored == [
+        ("VitalCapacity", None),
+        ("Weight", None),
+        ("LabResult", "platelets"),
+        ("LabResult", "inr"),
+    ]
+    assert all(r.id is not None for r in records)
+    assert verify_trail(session) == []
+
+
+def test_one_bad_measurement_records_none_and_every_problem_is_named(session, ward):
+    patient, nurse, _ = ward
+
+    with pytest.raises(InvalidInput) as caught:
+        assessments.record_measurements(
+            session, patient_id=patient.id, measured_on=date(2026, 1, 6), vital_capacity=(74.0, "peak"),
+            weight_kg=500, labs={"platelets": 210, "sodium": 140}, by=nurse, now=NOW,
+        )  # fmt: skip
+
+    assert [p.location for p in caught.value.problems] == [
+        "measured_on", "vital_capacity.method", "weight.weight_kg", "labs.sodium.analyte",
+    ]  # fmt: skip
+    session.rollback()
+    assert assessments.list_lab_results(session, patient.id, by=nurse)[1] == 0
+    assert assessments.list_vital_capacities(session, patient.id, by=nurse)[1] == 0
+
+
+def test_measurements_need_at_least_one_value(session, ward):
+    patient, nurse, _ = ward
+
+    with pytest.raises(InvalidInput) as caught:
+        assessments.record_measurements(
+            session, patient_id=patient.id, measured_on=date(2026, 1, 5), by=nurse, now=NOW
+        )
+
+    assert [p.location for p in caught.value.problems] == ["measured_on"]

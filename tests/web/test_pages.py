@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import re
+
 from alscell.domain.access import Role
+from alscell.services import dosing
 from tests.factories import make_site, make_user
-from tests.services.scenario import clinic, enrolled_in_treatment
+from tests.services.scenario import clinic, day, enrolled_in_treatment
+from tests.web.conftest import set_clock
 from tests.web.pages import PASSWORD, browser, csrf
 
 
@@ -97,3 +101,46 @@ def test_the_today_page_lists_the_days_activities(app, session):
 
     assert "Neurological evaluation with ALSFRS-R and vital capacity" in page.text
     assert PASSWORD not in page.text
+
+
+def test_the_patient_page_counts_repeated_sessions_by_status(app, session):
+    c = clinic(session)
+    patient, enrollment = enrolled_in_treatment(c)
+    for n in (7, 8):  # the seed program's daily IV runs 28 days from day 7
+        dosing.record_care(session, enrollment_id=enrollment.id, activity_id="iv-neurotrophic", given_on=day(n),
+                           drug="neurotrophic factors", by=c.nurse, now=c.at(day(n)))  # fmt: skip
+    client = browser(app, session, c.nurse)
+
+    page = client.get(f"/patients/{patient.id}")
+
+    cells = re.search(
+        r"<tr><td>IV neurotrophic factors[^<]*</td>((?:<td>\d+</td>){6})</tr>", page.text
+    )
+    assert cells is not None, page.text
+    done, skipped, closed, cancelled, unrecorded, total = map(
+        int, re.findall(r"\d+", cells.group(1))
+    )
+    assert (done, skipped, closed, cancelled, unrecorded, total) == (2, 0, 0, 0, 26, 28)
+
+
+def test_deviations_of_one_kind_for_one_activity_are_shown_together(app, session):
+    c = clinic(session)
+    patient, enrollment = enrolled_in_treatment(c)
+    for n in (7, 8):
+        dosing.record_care(session, enrollment_id=enrollment.id, activity_id="iv-neurotrophic", given_on=day(n),
+                           drug="neurotrophic factors", by=c.nurse, now=c.at(day(n)))  # fmt: skip
+    set_clock(app, c.at(day(12)))
+    client = browser(app, session, c.nurse)
+
+    page = client.get(f"/patients/{patient.id}")
+
+    # Days 9, 10 and 11 passed without the daily IV: one line with its dates, each listed inside.
+    summary = re.search(
+        r"<summary>IV neurotrophic factors[^<]*: (\d+) × not recorded, ([\d-]+) to ([\d-]+)</summary>",
+        page.text,
+    )
+    assert summary is not None, page.text
+    assert summary.groups() == ("3", day(9).isoformat(), day(11).isoformat())
+    exam = re.search(r"<tr><td>Neurological evaluation[^<]*</td>.*?</tr>", page.text, re.DOTALL)
+    assert exam is not None
+    assert "not recorded" in exam.group(0)  # day 0: its window closed long ago

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime
-from typing import Any, TypeVar
+from typing import Any, Final, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.orm import InstrumentedAttribute, Session
@@ -15,6 +15,7 @@ from alscell.errors import InvalidInput, Problem
 from alscell.services import access
 from alscell.services.paging import page
 from alscell.services.records import add_record, commit, load
+from alscell.storage.base import Base
 from alscell.storage.models import (
     AlsfrsRating,
     LabResult,
@@ -34,6 +35,7 @@ __all__ = [
     "list_weights",
     "record_alsfrs_rating",
     "record_lab_result",
+    "record_measurements",
     "record_vital_capacity",
     "record_vital_signs",
     "record_weight",
@@ -84,14 +86,9 @@ def record_vital_capacity(
 ) -> VitalCapacity:  # fmt: skip
     """Record vital capacity in % predicted (forced or slow)."""
     patient = _patient(session, patient_id, by)
-    problems = _date_problems("measured_on", measured_on, now)
-    problems += _range("percent_predicted", percent_predicted, 1, 200)
-    if method not in ("fvc", "svc"):
-        problems.append(Problem("method", f"must be fvc or svc, got {method!r}"))
+    problems, record = _vital_capacity(patient, measured_on, percent_predicted, method, by, now)
     _raise(problems, "vital capacity")
-    record = VitalCapacity(patient_id=patient.id, measured_on=measured_on, percent_predicted=percent_predicted,
-                           method=method, recorded_by_id=by.id)  # fmt: skip
-    return _store(session, record, by, "vital_capacity.recorded", now)
+    return _store_one(session, record, by, now)
 
 
 def record_weight(
@@ -105,14 +102,9 @@ def record_weight(
 ) -> Weight:
     """Record body weight in kg."""
     patient = _patient(session, patient_id, by)
-    problems = _date_problems("measured_on", measured_on, now) + _range(
-        "weight_kg", weight_kg, 20, 300
-    )
+    problems, record = _weight(patient, measured_on, weight_kg, by, now)
     _raise(problems, "weight")
-    record = Weight(
-        patient_id=patient.id, measured_on=measured_on, weight_kg=weight_kg, recorded_by_id=by.id
-    )
-    return _store(session, record, by, "weight.recorded", now)
+    return _store_one(session, record, by, now)
 
 
 def record_lab_result(
@@ -127,15 +119,103 @@ def record_lab_result(
 ) -> LabResult:
     """Record a laboratory value in alscell's unit for that analyte (see :data:`LAB_UNITS`)."""
     patient = _patient(session, patient_id, by)
+    problems, record = _lab_result(patient, collected_on, analyte, value, by, now)
+    _raise(problems, "laboratory result")
+    return _store_one(session, record, by, now)
+
+
+def record_measurements(
+    session: Session, *, patient_id: int, measured_on: date, vital_capacity: tuple[float, str] | None = None,
+    weight_kg: float | None = None, labs: Mapping[str, float] | None = None, by: User, now: datetime,
+) -> list[VitalCapacity | Weight | LabResult]:  # fmt: skip
+    """Record several measurements of one day together: all of them, or none.
+
+    ``vital_capacity`` is (percent predicted, method). Problems are located as
+    ``vital_capacity.percent_predicted``, ``weight_kg`` or ``labs.<analyte>``.
+
+    Raises
+    ------
+    InvalidInput
+        Listing every problem in every measurement; nothing is recorded.
+    """
+    patient = _patient(session, patient_id, by)
+    problems: list[Problem] = []
+    records: list[VitalCapacity | Weight | LabResult] = []
+
+    def collect(
+        prefix: str, found: list[Problem], record: VitalCapacity | Weight | LabResult
+    ) -> None:
+        problems.extend(
+            Problem(
+                "measured_on" if problem.location in _DAYS else f"{prefix}.{problem.location}",
+                problem.message,
+            )
+            for problem in found
+        )
+        records.append(record)
+
+    if vital_capacity is not None:
+        collect("vital_capacity", *_vital_capacity(patient, measured_on, *vital_capacity, by, now))
+    if weight_kg is not None:
+        collect("weight", *_weight(patient, measured_on, weight_kg, by, now))
+    for analyte, value in (labs or {}).items():
+        found, record = _lab_result(patient, measured_on, analyte, value, by, now)
+        collect(f"labs.{analyte}", found, record)
+    if not records:
+        problems.append(Problem("measured_on", "enter at least one measurement for this day"))
+    _raise(_unique(problems), "measurements")
+    _store(session, records, by, now)
+    return records
+
+
+def _vital_capacity(
+    patient: Patient,
+    measured_on: date,
+    percent_predicted: float,
+    method: str,
+    by: User,
+    now: datetime,
+) -> tuple[list[Problem], VitalCapacity]:
+    problems = _date_problems("measured_on", measured_on, now)
+    problems += _range("percent_predicted", percent_predicted, 1, 200)
+    if method not in ("fvc", "svc"):
+        problems.append(Problem("method", f"must be fvc or svc, got {method!r}"))
+    record = VitalCapacity(patient_id=patient.id, measured_on=measured_on, percent_predicted=percent_predicted,
+                           method=method, recorded_by_id=by.id)  # fmt: skip
+    return problems, record
+
+
+def _weight(
+    patient: Patient, measured_on: date, weight_kg: float, by: User, now: datetime
+) -> tuple[list[Problem], Weight]:
+    problems = _date_problems("measured_on", measured_on, now) + _range(
+        "weight_kg", weight_kg, 20, 300
+    )
+    record = Weight(
+        patient_id=patient.id, measured_on=measured_on, weight_kg=weight_kg, recorded_by_id=by.id
+    )
+    return problems, record
+
+
+def _lab_result(
+    patient: Patient, collected_on: date, analyte: str, value: float, by: User, now: datetime
+) -> tuple[list[Problem], LabResult]:
     problems = _date_problems("collected_on", collected_on, now) + _range("value", value, 0, 1e6)
     if analyte not in LAB_UNITS:
         problems.append(
             Problem("analyte", f"must be one of {', '.join(LAB_UNITS)}, got {analyte!r}")
         )
-    _raise(problems, "laboratory result")
     record = LabResult(patient_id=patient.id, collected_on=collected_on, analyte=analyte, value=value,
-                       unit=LAB_UNITS[analyte], recorded_by_id=by.id)  # fmt: skip
-    return _store(session, record, by, "lab.recorded", now)
+                       unit=LAB_UNITS.get(analyte, ""), recorded_by_id=by.id)  # fmt: skip
+    return problems, record
+
+
+_DAYS: Final = frozenset({"measured_on", "collected_on"})
+
+
+def _unique(problems: list[Problem]) -> list[Problem]:
+    """The problems without repeats (one date in the future is one problem, not one per measurement)."""
+    return list(dict.fromkeys(problems))
 
 
 def record_vital_signs(
@@ -161,7 +241,7 @@ def record_vital_signs(
     record = VitalSigns(
         patient_id=patient.id, measured_at=measured_at, recorded_by_id=by.id, **values
     )
-    return _store(session, record, by, "vital_signs.recorded", now)
+    return _store_one(session, record, by, now)
 
 
 def _patient(session: Session, patient_id: int, by: User) -> Patient:
@@ -190,10 +270,24 @@ def _raise(problems: list[Problem], subject: str) -> None:
         raise InvalidInput(problems, subject=subject)
 
 
-def _store(session: Session, record: R, by: User, action: str, now: datetime) -> R:
-    add_record(session, record, by=by, action=action, now=now)
-    commit(session)
+_ACTIONS: Final[Mapping[type, str]] = {
+    VitalCapacity: "vital_capacity.recorded",
+    Weight: "weight.recorded",
+    LabResult: "lab.recorded",
+    VitalSigns: "vital_signs.recorded",
+}
+
+
+def _store_one(session: Session, record: R, by: User, now: datetime) -> R:
+    _store(session, [record], by, now)
     return record
+
+
+def _store(session: Session, records: Sequence[Base], by: User, now: datetime) -> None:
+    """Add the records with their audit events and commit them as one transaction."""
+    for record in records:
+        add_record(session, record, by=by, action=_ACTIONS[type(record)], now=now)
+    commit(session)
 
 
 def list_alsfrs_ratings(

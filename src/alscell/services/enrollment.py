@@ -378,3 +378,10 @@ def list_deviations(
 ) -> tuple[Deviation, ...]:
     """Every departure from the protocol so far; occurrences whose window closed before ``as_of`` count."""
     return find_deviations(get_schedule(session, enrollment_id, by=by), as_of=as_of)
+
+
+def get_screening(session: Session, screening_id: int, *, by: User) -> Screening:
+    """A screening with its criteria, if ``by`` may see its patient."""
+    screening = load(session, Screening, screening_id, kind="screening")
+    get_patient(session, screening.patient_id, by=by)  # PermissionDenied outside the user's site
+    return screening

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from alscell.domain import alsfrs, encals, staging
 from alscell.domain.access import Action
 from alscell.domain.calendar import ItemStatus
-from alscell.domain.deviations import Deviation, find_deviations
+from alscell.domain.deviations import Deviation, DeviationKind, Severity, find_deviations
 from alscell.domain.months import months_between
 from alscell.domain.protocol import StoppingRule
 from alscell.domain.scheduling import Plan
@@ -155,6 +155,38 @@ class Summary:
 
 
 @dataclass
+class DeviationGroup:
+    """Deviations of one kind for one activity (e.g. 27 daily IV sessions not recorded)."""
+
+    severity: Severity
+    kind: DeviationKind
+    activity: str
+    deviations: list[Deviation] = field(default_factory=list)
+
+    @property
+    def dates(self) -> tuple[date | None, date | None]:
+        """The first and last dates concerned."""
+        days = [deviation.on for deviation in self.deviations if deviation.on is not None]
+        return (min(days), max(days)) if days else (None, None)
+
+
+@dataclass
+class SessionCount:
+    """How many sessions of one repeated activity are done, skipped, closed or still planned."""
+
+    name: str
+    by_status: dict[str, int] = field(default_factory=dict)
+
+    def __getitem__(self, status: str) -> int:
+        return self.by_status.get(status, 0)
+
+    @property
+    def total(self) -> int:
+        """Every session in the calendar, whatever its status."""
+        return sum(self.by_status.values())
+
+
+@dataclass
 class PatientOverview:
     """Everything on a patient's page."""
 
@@ -167,6 +199,35 @@ class PatientOverview:
     administrations: list[Administration]
     adverse_events: list[AdverseEvent]
     history: list[AuditEvent] = field(default_factory=list)
+
+    @property
+    def session_counts(self) -> list[SessionCount]:
+        """Repeated sessions of the program (IV, rehabilitation, medication) counted by status."""
+        if self.plan is None:
+            return []
+        counts: dict[str, SessionCount] = {}
+        for item in self.plan.items:
+            if not item.in_treatment or item.cell_dose or item.of in (None, 1):
+                continue
+            count = counts.setdefault(item.activity_id, SessionCount(item.name))
+            count.by_status[item.status.value] = count.by_status.get(item.status.value, 0) + 1
+        return list(counts.values())
+
+    @property
+    def deviation_groups(self) -> list[DeviationGroup]:
+        """Deviations of one kind for one activity together, critical ones first, then by date."""
+        names = {item.activity_id: item.name for item in self.plan.items} if self.plan else {}
+        groups: dict[tuple[Severity, DeviationKind, str | None], DeviationGroup] = {}
+        for deviation in self.deviations:
+            key = (deviation.severity, deviation.kind, deviation.activity_id)
+            name = names.get(deviation.activity_id or "", "the program")
+            groups.setdefault(
+                key, DeviationGroup(deviation.severity, deviation.kind, name)
+            ).deviations.append(deviation)
+        critical_first = sorted(
+            groups.values(), key=lambda group: group.severity is not Severity.CRITICAL
+        )
+        return critical_first
 
     @property
     def treatment_period(self) -> tuple[date, date] | None:

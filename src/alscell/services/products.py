@@ -799,3 +799,52 @@ def release_criteria(session: Session, *, protocol_id: int) -> ReleaseCriteria:
         rule = f"protocol {protocol_id} gives no cell product; name the protocol the unit is for"
         raise InvalidInput([Problem("protocol_id", rule)], subject="release")
     return product.release
+
+
+def dispensed_units_for(session: Session, *, patient_id: int, by: User) -> list[ProductUnit]:
+    """The units dispensed to the patient and not yet given, by DIN (for choosing a dose's unit).
+
+    Raises
+    ------
+    PermissionDenied
+        Unless ``by`` may see patients at the patient's site.
+    """
+    patient = load(session, Patient, patient_id, kind="patient")
+    access.require(
+        by, Action.VIEW_PATIENT, site_id=patient.site_id, resource=f"patient {patient.study_code}"
+    )
+    statement = (
+        sa.select(ProductUnit)
+        .where(
+            ProductUnit.assigned_patient_id == patient.id,
+            ProductUnit.status == UnitStatus.DISPENSED,
+        )
+        .order_by(ProductUnit.din)
+    )
+    return list(session.scalars(statement))
+
+
+# ---------------------------------------------------------------- reading for the cell lab's pages
+
+
+def list_lots_with_units(
+    session: Session, *, by: User, limit: int = 50, offset: int = 0
+) -> tuple[list[tuple[ProductLot, list[ProductUnit]]], int]:
+    """Lots at the sites ``by`` may see (as :func:`list_lots`), each with its units by DIN."""
+    lots, total = list_lots(session, by=by, limit=limit, offset=offset)
+    units: dict[int, list[ProductUnit]] = {lot.id: [] for lot in lots}
+    statement = (
+        sa.select(ProductUnit).where(ProductUnit.lot_id.in_(units)).order_by(ProductUnit.din)
+    )
+    for unit in session.scalars(statement):
+        units[unit.lot_id].append(unit)
+    return [(lot, units[lot.id]) for lot in lots], total
+
+
+def list_release_tests(session: Session, unit_id: int, *, by: User) -> list[ReleaseTest]:
+    """A unit's release test results by test name, if ``by`` may see its lot's site."""
+    unit = get_unit(session, unit_id, by=by)
+    statement = (
+        sa.select(ReleaseTest).where(ReleaseTest.unit_id == unit.id).order_by(ReleaseTest.test)
+    )
+    return list(session.scalars(statement))

@@ -198,3 +198,47 @@ def list_amendments(session: Session, protocol_id: int, *, by: User) -> list[Ana
         .order_by(AnalysisPlanAmendment.amended_at, AnalysisPlanAmendment.id)
     )
     return list(session.execute(statement).scalars())
+
+
+# ---------------------------------------------------------------- reading for the administrators' pages
+
+
+def list_protocol_versions(
+    session: Session, *, by: User
+) -> list[tuple[ProtocolVersion, AnalysisPlan | None]]:
+    """Every loaded protocol version with its analysis plan, by key and newest first.
+
+    Raises
+    ------
+    PermissionDenied
+        Unless ``by`` manages protocols.
+    """
+    access.require(by, Action.MANAGE_PROTOCOLS)
+    statement = (
+        sa.select(ProtocolVersion, AnalysisPlan)
+        .outerjoin(AnalysisPlan, AnalysisPlan.protocol_id == ProtocolVersion.id)
+        .order_by(ProtocolVersion.key, ProtocolVersion.loaded_at.desc(), ProtocolVersion.id.desc())
+    )
+    return [(row, plan) for row, plan in session.execute(statement)]
+
+
+def get_protocol_details(
+    session: Session, protocol_id: int, *, by: User
+) -> tuple[ProtocolVersion, Protocol, AnalysisPlan, list[AnalysisPlanAmendment]]:
+    """A loaded protocol version, its domain protocol, its analysis plan and the plan's amendments.
+
+    Raises
+    ------
+    PermissionDenied
+        Unless ``by`` manages protocols.
+    NotFound
+        For an unknown protocol version.
+    """
+    access.require(by, Action.MANAGE_PROTOCOLS)
+    row = load(session, ProtocolVersion, protocol_id, kind="protocol")
+    plan = analysis_plan_for(session, protocol_id)
+    amendments = sa.select(AnalysisPlanAmendment).where(
+        AnalysisPlanAmendment.analysis_plan_id == plan.id
+    )
+    ordered = amendments.order_by(AnalysisPlanAmendment.amended_at, AnalysisPlanAmendment.id)
+    return row, protocol_of(session, protocol_id), plan, list(session.scalars(ordered))
