@@ -454,4 +454,4 @@ def test_an_alias_bomb_does_not_blow_up_the_error_message():
         load_protocol(text, source="bomb.yaml")
 
     assert len(str(caught.value)) < 20_000
-    assert "aliases (*name) are not allowed in protocol files" in str(caught.value)
+    assert "aliases (*name) are not allowed" in str(caught.value)
