@@ -33,7 +33,7 @@ check: $(STAMP)  ## lint, format check, types, layer contracts, generated docs
 	$(BIN)/ruff format --check src tests
 	$(BIN)/mypy src tests
 	$(BIN)/lint-imports
-	$(BIN)/cog --check -c docs/cli.md docs/scales.md docs/protocols.md docs/api.md
+	$(BIN)/cog --check -c docs/cli.md docs/scales.md docs/protocols.md docs/api.md docs/evaluation.md
 
 pytest: $(STAMP)  ## the test suite with coverage (domain held to 100 %)
 	$(BIN)/pytest --e2e --cov --cov-context=test --cov-report=term $(PYTEST_ARGS)
@@ -44,7 +44,7 @@ format: $(STAMP)  ## fix lint and formatting where the tools can
 	$(BIN)/ruff format src tests
 
 docs: $(STAMP)  ## regenerate the CLI reference from --help
-	$(BIN)/cog -r -c docs/cli.md docs/scales.md docs/protocols.md docs/api.md
+	$(BIN)/cog -r -c docs/cli.md docs/scales.md docs/protocols.md docs/api.md docs/evaluation.md
 
 lock: $(UV)  ## re-resolve dependencies into uv.lock
 	$(UV) lock

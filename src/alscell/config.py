@@ -33,6 +33,9 @@ class Settings(BaseSettings):
     clinic_timezone: str = "UTC"
     """IANA time zone that defines "today" for the clinic's calendar."""
 
+    natural_history_file: str | None = None
+    """A natural-history model file to compare outcomes with instead of the one shipped with alscell."""
+
     cookie_secure: bool = True
     """Send the sign-in cookie over HTTPS only; set false only for local development over http."""
 

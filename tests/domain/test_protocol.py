@@ -311,6 +311,8 @@ def test_analysis_anchor_must_exist():
         ({"time_point_months": 0}, "analysis_plan.time_point_months", "must be > 0, got 0"),
         ({"comparator": "historical"}, "analysis_plan.comparator",
          "must be one of natural_history, pro_act, concurrent_control; got 'historical'"),
+        ({"rater_blinded": True}, "analysis_plan.rater_blinded",
+         "a single-arm design cannot blind its raters: everyone rated was treated"),
     ],
 )  # fmt: skip
 def test_analysis_plan_rules(changes, path, message):

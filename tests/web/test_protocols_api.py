@@ -113,6 +113,7 @@ def test_protocols_are_listed_and_summarised(doctor, protocol_id):
         "version": "1.0", "primary_outcome": "alsfrs_r_total_change", "time_point_months": 6.0,
         "anchor_activity": "implantation", "improved_min_change": 1.0, "worsened_max_change": -1.0,
         "comparator": "natural_history", "control": "none", "responder_slope_improvement": 1.25,
+        "rater_blinded": False,
     }  # fmt: skip
 
 

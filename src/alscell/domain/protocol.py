@@ -310,12 +310,19 @@ class AnalysisPlan:
     comparator: Comparator
     control: ControlType = ControlType.NONE
     responder_slope_improvement: float = field(default=1.25, metadata=constraint(gt=0))
+    rater_blinded: bool = False
+    """Whether the ALSFRS-R raters do not know who was treated (only possible with a control arm)."""
 
     def problems(self) -> Iterable[tuple[str, str]]:
         if not self.worsened_max_change < 0 < self.improved_min_change:
             yield (
                 "improved_min_change",
                 "stable must include no change: worsened_max_change < 0 < improved_min_change",
+            )
+        if self.rater_blinded and self.control is ControlType.NONE:
+            yield (
+                "rater_blinded",
+                "a single-arm design cannot blind its raters: everyone rated was treated",
             )
         if self.primary_outcome != "alsfrs_r_total_change":
             yield (

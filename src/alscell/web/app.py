@@ -16,6 +16,7 @@ from fastapi.staticfiles import StaticFiles
 
 from alscell import __version__
 from alscell.config import Settings, load_settings
+from alscell.storage.natural_history_files import builtin_natural_history, read_natural_history
 from alscell.storage.session import make_engine, make_session_factory
 from alscell.web.api import api_router
 from alscell.web.errors import install_error_handlers
@@ -48,6 +49,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.engine = engine
     app.state.sessions = make_session_factory(engine)
+    app.state.natural_history = (
+        read_natural_history(Path(settings.natural_history_file))
+        if settings.natural_history_file
+        else builtin_natural_history()
+    )
     install_error_handlers(app, render_error=render_error)
     app.add_exception_handler(LoginRequired, _to_login)
     app.include_router(api_router, prefix=API_PREFIX)
@@ -58,8 +64,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
 def render_error(request: Request, status: int, title: str, detail: str) -> Response:
     """An error as a page, with the signed-in user's navigation when there is one."""
-    user = getattr(request.state, "user", None)
-    return render(request, "error.html", status=status, title=title, detail=detail, user=user)
+    viewer = getattr(request.state, "viewer", None)
+    return render(request, "error.html", status=status, title=title, detail=detail, user=viewer)
 
 
 def _to_login(_request: Request, exception: Exception) -> Response:

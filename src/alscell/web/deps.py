@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from alscell.config import Settings
 from alscell.domain.access import Action, allowed
+from alscell.domain.natural_history import NaturalHistoryModel
 from alscell.errors import NotSignedIn, PermissionDenied
 from alscell.services import auth
 from alscell.storage.models import User
@@ -25,6 +26,7 @@ __all__ = [
     "COOKIE",
     "CSRF_HEADER",
     "CurrentUser",
+    "NaturalHistoryDep",
     "NowDep",
     "PageDep",
     "Paging",
@@ -70,6 +72,14 @@ SettingsDep = Annotated[Settings, Depends(_settings)]
 SessionDep = Annotated[Session, Depends(_session)]
 NowDep = Annotated[datetime, Depends(_now)]
 TodayDep = Annotated[date, Depends(_today)]
+
+
+def _natural_history(request: Request) -> NaturalHistoryModel:
+    model: NaturalHistoryModel = request.app.state.natural_history
+    return model
+
+
+NaturalHistoryDep = Annotated[NaturalHistoryModel, Depends(_natural_history)]
 
 
 def _current_user(request: Request, session: SessionDep, now: NowDep) -> User:

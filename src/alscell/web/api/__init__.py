@@ -11,6 +11,7 @@ from alscell.web.api import (
     auth,
     doses,
     enrollments,
+    evaluation,
     patients,
     products,
     protocols,
@@ -27,6 +28,7 @@ api_router.include_router(patients.router)
 api_router.include_router(enrollments.router)
 api_router.include_router(assessments.router)
 api_router.include_router(protocols.router)
+api_router.include_router(evaluation.router)
 api_router.include_router(products.router)
 api_router.include_router(doses.router)
 api_router.include_router(safety.router)

@@ -56,6 +56,7 @@ class AnalysisPlanFields(ReadModel):
     comparator: Comparator
     control: ControlType
     responder_slope_improvement: float
+    rater_blinded: bool
 
 
 class ProtocolDetail(ProtocolRead):
