@@ -73,4 +73,4 @@ def test_not_found_and_permission_denied_carry_fields():
         42,
         "patient 42 was not found",
     )
-    assert str(denied) == "nurse@site-a may not sign enrollment 7"
+    assert str(denied) == "nurse@site-a may not sign (enrollment 7)"

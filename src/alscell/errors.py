@@ -81,7 +81,9 @@ class PermissionDenied(AlscellError):
         self.user = user
         self.action = action
         self.resource = resource
-        super().__init__(f"{user} may not {action} {resource}")
+        super().__init__(
+            f"{user} may not {action} ({resource})" if resource else f"{user} may not {action}"
+        )
 
 
 class NotSignedIn(PermissionDenied):

@@ -14,9 +14,8 @@ def require(user: User, action: Action, *, site_id: int | None = None, resource:
 
     Inactive users may do nothing.
     """
-    what = resource or action.value.replace("_", " ")
     if not user.active or not allowed(user.role, action):
-        raise PermissionDenied(user.username, action.value.replace("_", " "), what)
+        raise PermissionDenied(user.username, action.value.replace("_", " "), resource)
     if site_id is not None:
         require_site(user, site_id, action=action)
 

@@ -144,7 +144,7 @@ def create_api_token(
 ) -> IssuedSecret:
     """A new personal API token for ``user`` (themselves, or an administrator for them); shown once."""
     if by.id != user.id and by.role.value != "admin":
-        raise PermissionDenied(by.username, "create a token for", user.username)
+        raise PermissionDenied(by.username, f"create a token for {user.username}", "")
     if not 1 <= len(name.strip()) <= 80:
         raise InvalidInput([Problem("name", "must be 1-80 characters")], subject="API token")
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)

@@ -8,6 +8,7 @@ field and everything the user typed kept.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated, Any, Final
@@ -17,9 +18,10 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 from starlette.datastructures import FormData
 
+from alscell.domain.access import Action, Role, allowed
 from alscell.errors import InvalidInput, NotSignedIn, PermissionDenied
 from alscell.services import auth
-from alscell.storage.models import LoginSession, User
+from alscell.storage.models import User
 from alscell.web.deps import COOKIE, NowDep, SessionDep
 
 __all__ = [
@@ -28,6 +30,7 @@ __all__ = [
     "FormDep",
     "LoginRequired",
     "PageUser",
+    "Viewer",
     "WriterUser",
     "errors_from",
     "redirect",
@@ -35,6 +38,17 @@ __all__ = [
 ]
 
 TEMPLATES: Final = Jinja2Templates(directory=str(Path(__file__).parents[1] / "templates"))
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """Who is signed in, as plain values: what an error page's navigation shows once the request's
+    database session (and the rows read in it) is gone."""
+
+    username: str
+    full_name: str
+    role: Role
+    site_id: int | None
 
 
 class LoginRequired(Exception):
@@ -53,8 +67,9 @@ def _page_user(request: Request, session: SessionDep, now: NowDep) -> User:
         user, login = auth.user_for_session(session, secret, now=now)
     except NotSignedIn:
         raise LoginRequired(request.url.path) from None
-    request.state.login = login
-    request.state.user = user
+    # plain values, not rows: an error page is rendered after the request's session has closed
+    request.state.csrf_token = login.csrf_token
+    request.state.viewer = Viewer(user.username, user.full_name, user.role, user.site_id)
     return user
 
 
@@ -67,12 +82,11 @@ async def _form(request: Request) -> FormData:
 
 
 def _writer(request: Request, user: PageUser, form: Annotated[FormData, Depends(_form)]) -> User:
-    login: LoginSession = request.state.login
-    if form.get("csrf_token") != login.csrf_token:
+    if form.get("csrf_token") != request.state.csrf_token:
         raise PermissionDenied(
             user.username,
-            "submit",
-            "this form (its security token is missing or stale; reload the page)",
+            "submit this form",
+            "its security token is missing or stale; reload the page",
         )
     return user
 
@@ -85,9 +99,9 @@ def render(
     request: Request, template: str, *, user: User | None = None, status: int = 200, **context: Any
 ) -> HTMLResponse:
     """Render a page with the signed-in user, the CSRF token for its forms, and a flash message."""
-    login = getattr(request.state, "login", None)
-    values: dict[str, Any] = {"user": user, "csrf_token": login.csrf_token if login else "", "flash": request.query_params.get("done"),
-              "errors": {}, "values": {}} | context  # fmt: skip
+    values: dict[str, Any] = {"user": user, "csrf_token": getattr(request.state, "csrf_token", ""), "flash": request.query_params.get("done"),
+              "errors": {}, "values": {},
+              "may_evaluate": user is not None and allowed(user.role, Action.RUN_EVALUATION)} | context  # fmt: skip
     return TEMPLATES.TemplateResponse(request, template, values, status_code=status)
 
 
