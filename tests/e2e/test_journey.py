@@ -255,10 +255,21 @@ def test_a_new_patient_from_registration_to_the_6_month_follow_up(page: Page, se
     summary = page.locator("section", has=page.get_by_role("heading", name="Summary"))
     expect(summary).to_contain_text(f"37 / 48 on {month_6.isoformat()}")
 
-    # ---- the program results count the patient as worsened (40 -> 37), beside what counts cannot show
+    # ---- a nurse may not run the outcome evaluation: refused on a page that keeps her navigation
+    expect(
+        page.get_by_role("navigation", name="Main").get_by_role("link", name="Results")
+    ).to_have_count(0)
     page.goto(f"{server}/results")
+    expect(page.locator("main")).to_contain_text("nina may not run evaluation")
+    expect(page.get_by_text("Nina · nurse")).to_be_visible()
+
+    # ---- the results count the patient as worsened (40 -> 37), after what a single arm cannot show
+    switch_to(page, server, "dr-lee")
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Results").click()
     page.get_by_role("link", name=re.compile("als-nsc-4lp")).first.click()
-    expect(page.locator("main")).to_contain_text("uncontrolled series")
+    statement = page.get_by_role("note")
+    expect(statement).to_contain_text("single-arm series")
+    expect(statement).to_contain_text("cannot show whether the treatment works")
     patient_row = page.get_by_role("row", name=re.compile(CODE))
     expect(patient_row).to_contain_text("worsened")
     expect(patient_row).to_contain_text("-3")

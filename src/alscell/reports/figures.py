@@ -13,8 +13,14 @@ import matplotlib
 import matplotlib.dates
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
-__all__ = ["alsfrs_chart", "to_svg"]
+from alscell.domain.evaluation import Evaluation, PatientResult
+
+__all__ = ["OBSERVED_LABEL", "alsfrs_chart", "outcome_chart", "to_svg"]
+
+OBSERVED_LABEL = "observed change"
+"""The label of the observed changes' line in :func:`outcome_chart` (one marker per patient)."""
 
 matplotlib.rcParams["svg.hashsalt"] = "alscell"
 
@@ -44,6 +50,51 @@ def alsfrs_chart(
     figure.autofmt_xdate()
     figure.tight_layout()
     return figure
+
+
+def outcome_chart(evaluation: Evaluation) -> Figure:
+    """Each patient's ALSFRS-R change at the time point beside natural history's 95% prediction
+    interval and median for them (the results page).
+
+    Only patients with a change are drawn, one column each by study code; the others are left out.
+    """
+    shown = [patient for patient in evaluation.patients if patient.change is not None]
+    figure = Figure(figsize=(max(7.0, 0.45 * len(shown) + 2.0), 4.2), dpi=100, layout="constrained")
+    axes: Axes = figure.add_subplot()
+    axes.axhline(0, color="#5b6475", linewidth=0.8)
+    _draw_natural_history(axes, shown)
+    changes = [patient.change for patient in shown if patient.change is not None]
+    axes.plot(range(len(shown)), changes, linestyle="none", marker="o", color="#1d2433",
+              label=OBSERVED_LABEL, zorder=3)  # fmt: skip
+    axes.set_xticks(range(len(shown)), [patient.study_code for patient in shown])
+    axes.tick_params(axis="x", labelrotation=90 if len(shown) > 12 else 0)
+    axes.set_xlim(-0.7, max(len(shown) - 0.3, 0.7))
+    axes.set_xlabel("patient (study code)")
+    axes.set_ylabel("ALSFRS-R change from baseline (points)")
+    months = evaluation.time_point.months
+    axes.set_title(f"ALSFRS-R change at {months:g} months beside natural history")
+    axes.yaxis.set_major_locator(MaxNLocator(integer=True))
+    axes.grid(axis="y", alpha=0.3)
+    if shown:
+        figure.legend(loc="outside lower center", ncols=3, fontsize="small", frameon=False)
+    return figure
+
+
+def _draw_natural_history(axes: Axes, patients: Sequence[PatientResult]) -> None:
+    """Natural history's 95% prediction interval (a bar) and median (a tick) at each patient's column."""
+    columns = [
+        (x, p.expected_interval, p.expected_change)
+        for x, p in enumerate(patients)
+        if p.expected_interval is not None and p.expected_change is not None
+    ]
+    if not columns:
+        return
+    xs = [x for x, _, _ in columns]
+    lows, highs = [i.low for _, i, _ in columns], [i.high for _, i, _ in columns]
+    axes.vlines(xs, lows, highs, color="#1f5fbf", alpha=0.45, linewidth=6,
+                label="natural history: 95% prediction interval")  # fmt: skip
+    axes.plot(xs, [median for _, _, median in columns], linestyle="none", marker="_", markersize=14,
+              markeredgewidth=2, color="#1f5fbf", label="natural history: median")  # fmt: skip
 
 
 def to_svg(figure: Figure) -> str:
