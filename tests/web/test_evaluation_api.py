@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from alscell.domain.access import Role
 from tests.services.test_evaluation import Cohort, cohort  # noqa: F401 - the five-patient cohort fixture
+from tests.web.conftest import Caller
 
 
-def test_a_physician_reads_the_evaluation_of_their_sites_patients(cohort: Cohort, caller):  # noqa: F811
+def test_a_physician_reads_the_evaluation_of_their_sites_patients(
+    cohort: Cohort,  # noqa: F811
+    caller: Callable[..., Caller],
+) -> None:
     physician = caller(Role.PHYSICIAN, cohort.c.site)
 
     response = physician.get(
@@ -25,7 +31,10 @@ def test_a_physician_reads_the_evaluation_of_their_sites_patients(cohort: Cohort
     assert "A single-arm series cannot show whether the treatment works" in data["statement"][0]
 
 
-def test_a_nurse_may_not_run_an_evaluation(cohort: Cohort, caller):  # noqa: F811
+def test_a_nurse_may_not_run_an_evaluation(
+    cohort: Cohort,  # noqa: F811
+    caller: Callable[..., Caller],
+) -> None:
     nurse = caller(Role.NURSE, cohort.c.site)
 
     response = nurse.get(f"/api/v1/evaluations/{cohort.c.protocol.id}")
@@ -33,7 +42,10 @@ def test_a_nurse_may_not_run_an_evaluation(cohort: Cohort, caller):  # noqa: F81
     assert response.status_code == 403
 
 
-def test_too_few_draws_and_a_bad_date_are_named(cohort: Cohort, caller):  # noqa: F811
+def test_too_few_draws_and_a_bad_date_are_named(
+    cohort: Cohort,  # noqa: F811
+    caller: Callable[..., Caller],
+) -> None:
     analyst = caller(Role.ANALYST)
 
     response = analyst.get(
