@@ -13,7 +13,7 @@ export UV_PYTHON := $(PYTHON)
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
 .DEFAULT_GOAL := help
-.PHONY: help demo test system-packages check pytest lint format lock docs clean
+.PHONY: help demo test system-packages check pytest bench lint format lock docs clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -29,9 +29,9 @@ system-packages:  ## Debian packages the tests need (PostgreSQL server), install
 	scripts/ensure-system-packages.sh
 
 check: $(STAMP)  ## lint, format check, types, layer contracts, generated docs
-	$(BIN)/ruff check src tests
-	$(BIN)/ruff format --check src tests
-	$(BIN)/mypy src tests
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/mypy src tests benchmarks
 	$(BIN)/lint-imports
 	$(BIN)/cog --check -c docs/cli.md docs/scales.md docs/protocols.md docs/api.md docs/evaluation.md
 
@@ -39,9 +39,13 @@ pytest: $(STAMP)  ## the test suite with coverage (domain held to 100 %)
 	$(BIN)/pytest --e2e --cov --cov-context=test --cov-report=term $(PYTEST_ARGS)
 	$(BIN)/coverage report --include='src/alscell/domain/*' --fail-under=100
 
+bench: $(STAMP)  ## benchmarks: each fast path against its reference library, as ratios in one run
+	$(BIN)/python benchmarks/bench_mixed_model.py
+	$(BIN)/python benchmarks/bench_cafs.py
+
 format: $(STAMP)  ## fix lint and formatting where the tools can
-	$(BIN)/ruff check --fix src tests
-	$(BIN)/ruff format src tests
+	$(BIN)/ruff check --fix src tests benchmarks
+	$(BIN)/ruff format src tests benchmarks
 
 docs: $(STAMP)  ## regenerate the CLI reference from --help
 	$(BIN)/cog -r -c docs/cli.md docs/scales.md docs/protocols.md docs/api.md docs/evaluation.md

@@ -36,6 +36,9 @@ class Settings(BaseSettings):
     natural_history_file: str | None = None
     """A natural-history model file to compare outcomes with instead of the one shipped with alscell."""
 
+    safety_reference_file: str | None = None
+    """A safety reference file (PDPH terms and published rates per puncture) instead of the shipped one."""
+
     cookie_secure: bool = True
     """Send the sign-in cookie over HTTPS only; set false only for local development over http."""
 

@@ -17,10 +17,10 @@ import pytest
 from scipy.stats import beta
 
 from alscell.domain import evaluation as ev
-from alscell.domain import natural_history as nh
 from alscell.domain.months import DAYS_PER_MONTH
 from alscell.domain.protocol import Anchor, ControlType, Protocol
-from alscell.storage.natural_history_files import builtin_natural_history
+from alscell.domain.stats import natural_history as nh
+from alscell.storage.comparator_files import builtin_natural_history
 from alscell.storage.protocol_files import builtin_protocol_path, read_protocol
 
 ONSET = date(2024, 9, 1)
@@ -501,3 +501,20 @@ def test_deviations_and_overrides_are_counted_and_kept_with_the_patient(protocol
     assert run.patients[1].overrides == ("unit.not_dispensed on 2026-01-22",)
     assert any("1 patient(s) had deviations from the protocol and 1 had a safety block overridden" in s
                for s in run.statement)  # fmt: skip
+
+
+def test_as_data_gives_plain_json_for_every_kind_of_value():
+    value = {
+        ev.Category.DIED: (date(2026, 1, 2), ev.Interval(0.1, 0.2)),
+        "array": np.array([[1.5, 2.0]]),
+        "scalar": np.float64(0.25),
+        "count": np.int64(3),
+    }
+
+    assert ev.as_data(value) == {
+        "died": ["2026-01-02", {"low": 0.1, "high": 0.2}],
+        "array": [[1.5, 2.0]],
+        "scalar": 0.25,
+        "count": 3,
+    }
+    assert type(ev.as_data(np.int64(3))) is int

@@ -13,6 +13,7 @@ from alscell import __version__
 from alscell.cli.db import audit_app, backup_app, db_app
 from alscell.cli.demo import demo
 from alscell.cli.evaluate import evaluate
+from alscell.cli.power import power
 from alscell.cli.protocol import protocol_app
 from alscell.cli.scales import alsfrs_app, encals_app
 from alscell.cli.serve import serve
@@ -39,6 +40,7 @@ app.add_typer(user_app, name="user")
 app.add_typer(token_app, name="token")
 app.command("serve")(serve)
 app.command("evaluate")(evaluate)
+app.command("power")(power)
 
 
 def _show_version(value: bool) -> None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, date, datetime
-from pathlib import Path
 from typing import Annotated
 from zoneinfo import ZoneInfo
 
@@ -25,11 +24,11 @@ from alscell import __version__
 from alscell.cli.console import make_console, reported_errors
 from alscell.config import Settings, load_settings
 from alscell.domain import evaluation as ev
-from alscell.domain.natural_history import NaturalHistoryModel
+from alscell.domain.analyses import ANALYSIS_STEPS, Analyses
 from alscell.errors import InvalidInput, NotFound, Problem
 from alscell.services.evaluation import DEFAULT_SEED, evaluate_program, evaluation_protocols
+from alscell.storage.comparator_files import natural_history_from, safety_reference_from
 from alscell.storage.models import Enrollment, ProtocolVersion, User
-from alscell.storage.natural_history_files import builtin_natural_history, read_natural_history
 from alscell.storage.session import make_engine, make_session_factory
 
 __all__ = ["evaluate"]
@@ -55,7 +54,8 @@ def evaluate(
     with reported_errors():
         settings = load_settings()
         cutoff = _cutoff(as_of, settings)
-        model = _model(settings)
+        model = natural_history_from(settings.natural_history_file)
+        reference = safety_reference_from(settings.safety_reference_file)
         engine = make_engine(settings.database_url)
         try:
             with make_session_factory(engine)() as session:
@@ -63,9 +63,12 @@ def evaluate(
                 protocol_id = _protocol_id(session, protocol, user)
                 patients = _enrolled(session, protocol_id)
                 with Progress(transient=True, disable=as_json, console=make_console()) as progress:
-                    task = progress.add_task("Evaluating patients", total=patients)
+                    task = progress.add_task(
+                        "Evaluating patients, then the analyses", total=patients + ANALYSIS_STEPS
+                    )
                     result = evaluate_program(session, protocol_id=protocol_id, by=user, today=cutoff, model=model,
-                                              seed=seed, draws=draws, progress=lambda: progress.advance(task))  # fmt: skip
+                                              safety_reference=reference, seed=seed, draws=draws,
+                                              progress=lambda: progress.advance(task))  # fmt: skip
         finally:
             engine.dispose()
     if as_json:
@@ -104,6 +107,10 @@ def show(result: ev.Evaluation) -> None:
     )
     console.print(_cohort_table(result))
     console.print(_patient_table(result))
+    if result.analyses is not None:
+        console.print(_analyses_table(result.analyses))
+        for note in result.analyses.notes:
+            console.print(f"[dim]Not run: {note}[/dim]")
     console.print("[bold]Biases that apply[/bold]")
     for bias in result.biases:
         console.print(f"- {bias}")
@@ -150,6 +157,33 @@ def _patient_table(result: ev.Evaluation) -> Table:
     return table
 
 
+def _analyses_table(done: Analyses) -> Table:
+    """The standard analyses' key figures (the statement above says what each can and cannot show)."""
+    table = Table(title="Standard analyses (descriptive in a single arm)")
+    table.add_column("Analysis")
+    table.add_column("Result")
+    if (fit := done.mixed_model) is not None:
+        for name, estimate in (("slope before first dose", fit.pre_slope), ("slope after", fit.post_slope),
+                               ("change in slope", fit.slope_change)):  # fmt: skip
+            table.add_row(f"Mixed model: {name}", f"{estimate.value:+.2f} points/month "
+                          f"(95% CI {estimate.low:+.2f} to {estimate.high:+.2f})")  # fmt: skip
+    if (survival := done.survival) is not None:
+        events = survival.events
+        table.add_row("Survival vs ENCALS", f"observed {events.observed}, expected {events.expected:.2f}; "
+                      f"ratio {events.ratio:.2f} (95% CI {events.interval.low:.2f} to {events.interval.high:.2f})")  # fmt: skip
+    if (cafs := done.cafs) is not None:
+        table.add_row("CAFS vs simulated natural history",
+                      f"P(better) {cafs.probability_of_superiority:.2f}, p = {cafs.p_value:.2g} "
+                      f"({cafs.program.n} vs {cafs.comparator.n})")  # fmt: skip
+    if (pdph := done.pdph) is not None:
+        share = pdph.observed.punctures
+        table.add_row("Post-dural-puncture headache", f"{share.count} of {share.total} punctures")
+    for result in done.power:
+        table.add_row(f"Power, {result.slowing:.0%} slowing", f"{result.power:.0%} "
+                      f"(n = {result.n}, {result.design.value})")  # fmt: skip
+    return table
+
+
 def _number(value: float | None) -> str:
     return "" if value is None else f"{value:.2f}"
 
@@ -163,12 +197,6 @@ def _cutoff(as_of: str | None, settings: Settings) -> date:
         raise InvalidInput(
             [Problem("--as-of", f"must be a date YYYY-MM-DD, got {as_of!r}")], subject="command"
         ) from error
-
-
-def _model(settings: Settings) -> NaturalHistoryModel:
-    if settings.natural_history_file:
-        return read_natural_history(Path(settings.natural_history_file))
-    return builtin_natural_history()
 
 
 def _user(session: Session, username: str | None) -> User | None:

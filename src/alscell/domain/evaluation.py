@@ -34,19 +34,25 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from enum import StrEnum
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.stats import beta, binomtest
+from scipy.stats import binomtest
 
-from alscell.domain import natural_history as nh
+from alscell.domain.adverse_events import Causality
 from alscell.domain.months import DAYS_PER_MONTH, months_between
 from alscell.domain.progression import delta_fs
-from alscell.domain.protocol import AnalysisPlan, Anchor, ControlType, Protocol
+from alscell.domain.protocol import AnalysisPlan, Anchor, ControlType, Protocol, Relatedness
+from alscell.domain.stats import natural_history as nh
+from alscell.domain.stats.intervals import Interval, clopper_pearson
+
+if TYPE_CHECKING:
+    from alscell.domain.analyses import Analyses
 
 __all__ = [
     "BEDLACK_NO_DECLINE",
+    "AdverseEventRecord",
     "Category",
     "CohortResult",
     "Design",
@@ -111,6 +117,19 @@ class Dose:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class AdverseEventRecord:
+    """An adverse event as the safety rates need it (clinical.md §9.2, §9.3)."""
+
+    term: str
+    onset_on: date
+    ctcae_grade: int
+    serious: bool
+    causality: Mapping[Relatedness, Causality]
+    after_dose_on: date | None = None
+    """The day of the cell dose the event was recorded against, or None when it was not linked."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class PatientCourse:
     """What one patient's evaluation is computed from, as the records stand at the data cut-off."""
 
@@ -126,6 +145,8 @@ class PatientCourse:
     """Deviations from the protocol that bear on the outcome, in words."""
     overrides: tuple[str, ...] = ()
     """Safety blocks overridden for this patient, in words."""
+    enrolled_on: date | None = None
+    adverse_events: tuple[AdverseEventRecord, ...] = ()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -190,14 +211,6 @@ class Design:
         if self.plan_locked_on is None:
             return False
         return self.first_treatment_on is None or self.plan_locked_on <= self.first_treatment_on
-
-
-@dataclass(frozen=True, slots=True)
-class Interval:
-    """A 95% interval."""
-
-    low: float
-    high: float
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -296,6 +309,8 @@ class Evaluation:
     cohort: CohortResult
     statement: tuple[str, ...]
     biases: tuple[str, ...] = field(default=())
+    analyses: Analyses | None = None
+    """The standard analyses of ALS trials and the safety rates (:mod:`alscell.domain.analyses`)."""
 
 
 def as_data(value: object) -> object:
@@ -311,6 +326,10 @@ def as_data(value: object) -> object:
         return {str(as_data(key)): as_data(item) for key, item in value.items()}
     if isinstance(value, tuple | list):
         return [as_data(item) for item in value]
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, np.generic):
+        return value.item()
     return value
 
 
@@ -324,26 +343,6 @@ def categorise(change: float, plan: AnalysisPlan) -> Category:
     if change <= plan.worsened_max_change:
         return Category.WORSENED
     return Category.STABLE
-
-
-def clopper_pearson(successes: int, trials: int, confidence: float = CONFIDENCE) -> Interval:
-    """The exact (Clopper-Pearson) interval of a binomial proportion.
-
-    low = Beta(a/2; k, n − k + 1), high = Beta(1 − a/2; k + 1, n − k) for a = 1 − confidence, with 0
-    and 1 at the edges (the quantile of Beta(p, q) at level x written Beta(x; p, q)).
-    """
-    if trials <= 0 or not 0 <= successes <= trials:
-        raise ValueError(
-            f"need 0 <= successes <= trials and trials > 0, got {successes} of {trials}"
-        )
-    alpha = 1 - confidence
-    low = 0.0 if successes == 0 else float(beta.ppf(alpha / 2, successes, trials - successes + 1))
-    high = (
-        1.0
-        if successes == trials
-        else float(beta.ppf(1 - alpha / 2, successes + 1, trials - successes))
-    )
-    return Interval(low, high)
 
 
 def least_squares_slope(ratings: Sequence[Rating]) -> float | None:

@@ -9,6 +9,7 @@ the outcome (all but minor ones) and overridden safety blocks. The domain
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from datetime import date
 from typing import Final
@@ -16,17 +17,23 @@ from typing import Final
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from alscell.domain import analyses
 from alscell.domain import evaluation as ev
 from alscell.domain.access import Action
+from alscell.domain.analyses import DEFAULT_POWER_SIMULATIONS
 from alscell.domain.deviations import Severity, find_deviations
-from alscell.domain.natural_history import NaturalHistoryModel
+from alscell.domain.protocol import Relatedness
+from alscell.domain.stats.natural_history import NaturalHistoryModel
+from alscell.domain.stats.safety_rates import SafetyReference
 from alscell.services import access
 from alscell.services.enrollment import plan_for
 from alscell.services.facts import gather_facts
 from alscell.services.protocols import analysis_plan_for, protocol_of
 from alscell.services.records import load
+from alscell.storage.comparator_files import builtin_natural_history, builtin_safety_reference
 from alscell.storage.models import (
     Administration,
+    AdverseEvent,
     AlsfrsRating,
     AnalysisPlanAmendment,
     Diagnosis,
@@ -36,7 +43,6 @@ from alscell.storage.models import (
     ProtocolVersion,
     User,
 )
-from alscell.storage.natural_history_files import builtin_natural_history
 
 __all__ = ["DEFAULT_SEED", "evaluate_program", "evaluation_protocols"]
 
@@ -46,13 +52,16 @@ DEFAULT_SEED: Final = 20_260_101
 
 def evaluate_program(
     session: Session, *, protocol_id: int, by: User | None, today: date, model: NaturalHistoryModel | None = None,
-    seed: int = DEFAULT_SEED, draws: int = ev.DEFAULT_DRAWS, progress: Callable[[], None] | None = None,
+    safety_reference: SafetyReference | None = None, seed: int = DEFAULT_SEED, draws: int = ev.DEFAULT_DRAWS,
+    power_simulations: int = DEFAULT_POWER_SIMULATIONS, progress: Callable[[], None] | None = None,
 ) -> ev.Evaluation:  # fmt: skip
-    """Evaluate every patient enrolled in the protocol version whom ``by`` may see, as of ``today``.
+    """Evaluate every patient enrolled in the protocol version whom ``by`` may see, as of ``today``,
+    then run the standard analyses (:mod:`alscell.domain.analyses`) on the same patients.
 
     ``by`` is None only for the operator at the command line, who already holds the database and so
-    reads every site. ``model`` defaults to the natural-history model shipped with alscell;
-    ``progress`` is called once per patient.
+    reads every site. ``model`` and ``safety_reference`` default to those shipped with alscell;
+    ``progress`` is called once per patient, then once per analysis
+    (:data:`~alscell.domain.analyses.ANALYSIS_STEPS`).
 
     Raises
     ------
@@ -84,10 +93,21 @@ def evaluate_program(
             1 for at in amendments if first_treatment is not None and at.date() >= first_treatment
         ),
     )  # fmt: skip
-    return ev.evaluate(
+    model = model or builtin_natural_history()
+    result = ev.evaluate(
         courses, protocol, design=design, plan_locked=plan_row.locked_at is not None,
-        model=model or builtin_natural_history(), cutoff=today, seed=seed, draws=draws, progress=progress,
+        model=model, cutoff=today, seed=seed, draws=draws, progress=progress,
     )  # fmt: skip
+    done = analyses.analyse(
+        courses, result, protocol, model=model, safety_reference=safety_reference or builtin_safety_reference(),
+        seed=seed, power_simulations=power_simulations,
+        progress=(lambda _name: progress()) if progress is not None else None,
+    )  # fmt: skip
+    return dataclasses.replace(
+        result,
+        analyses=done,
+        statement=result.statement + analyses.analyses_statement(done, result),
+    )
 
 
 def evaluation_protocols(session: Session, *, by: User | None) -> list[ProtocolVersion]:
@@ -151,6 +171,12 @@ def _course(
         sa.select(Diagnosis.onset_on).where(Diagnosis.patient_id == patient.id)
     ).scalar()
     encals_lp = gather_facts(session, patient, on=doses[0].given_on).encals_lp if doses else None
+    dose_days = {dose.id: dose.given_on for dose in doses}
+    events = session.execute(
+        sa.select(AdverseEvent)
+        .where(AdverseEvent.patient_id == patient.id, AdverseEvent.onset_on <= today)
+        .order_by(AdverseEvent.onset_on, AdverseEvent.id)
+    ).scalars().all()  # fmt: skip
     return ev.PatientCourse(
         patient_id=patient.id, study_code=patient.study_code, onset_on=onset,
         ratings=tuple(ev.Rating(rated_on, total) for rated_on, total in ratings),
@@ -160,6 +186,16 @@ def _course(
         overrides=tuple(
             f"{dose.given_on}: {', '.join(dose.overridden_rules)} overridden ({dose.override_reason})"
             for dose in doses if dose.overridden_rules
+        ),
+        enrolled_on=enrollment.enrolled_on,
+        adverse_events=tuple(
+            ev.AdverseEventRecord(
+                term=event.term, onset_on=event.onset_on, ctcae_grade=event.ctcae_grade, serious=event.serious,
+                causality={Relatedness.PROCEDURE: event.causality_procedure,
+                           Relatedness.PRODUCT: event.causality_product, Relatedness.DRUG: event.causality_drug},
+                after_dose_on=dose_days.get(event.administration_id) if event.administration_id else None,
+            )
+            for event in events
         ),
     )  # fmt: skip
 

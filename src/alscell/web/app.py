@@ -16,7 +16,7 @@ from fastapi.staticfiles import StaticFiles
 
 from alscell import __version__
 from alscell.config import Settings, load_settings
-from alscell.storage.natural_history_files import builtin_natural_history, read_natural_history
+from alscell.storage.comparator_files import natural_history_from, safety_reference_from
 from alscell.storage.session import make_engine, make_session_factory
 from alscell.web.api import api_router
 from alscell.web.errors import install_error_handlers
@@ -49,11 +49,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.engine = engine
     app.state.sessions = make_session_factory(engine)
-    app.state.natural_history = (
-        read_natural_history(Path(settings.natural_history_file))
-        if settings.natural_history_file
-        else builtin_natural_history()
-    )
+    app.state.natural_history = natural_history_from(settings.natural_history_file)
+    app.state.safety_reference = safety_reference_from(settings.safety_reference_file)
     install_error_handlers(app, render_error=render_error)
     app.add_exception_handler(LoginRequired, _to_login)
     app.include_router(api_router, prefix=API_PREFIX)

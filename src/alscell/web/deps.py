@@ -17,7 +17,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from alscell.config import Settings
 from alscell.domain.access import Action, allowed
-from alscell.domain.natural_history import NaturalHistoryModel
+from alscell.domain.stats.natural_history import NaturalHistoryModel
+from alscell.domain.stats.safety_rates import SafetyReference
 from alscell.errors import NotSignedIn, PermissionDenied
 from alscell.services import auth
 from alscell.storage.models import User
@@ -30,6 +31,7 @@ __all__ = [
     "NowDep",
     "PageDep",
     "Paging",
+    "SafetyReferenceDep",
     "SessionDep",
     "SettingsDep",
     "TodayDep",
@@ -80,6 +82,14 @@ def _natural_history(request: Request) -> NaturalHistoryModel:
 
 
 NaturalHistoryDep = Annotated[NaturalHistoryModel, Depends(_natural_history)]
+
+
+def _safety_reference(request: Request) -> SafetyReference:
+    reference: SafetyReference = request.app.state.safety_reference
+    return reference
+
+
+SafetyReferenceDep = Annotated[SafetyReference, Depends(_safety_reference)]
 
 
 def _current_user(request: Request, session: SessionDep, now: NowDep) -> User:

@@ -1,4 +1,4 @@
-"""The natural-history model (domain/natural_history.py) against the published figures of clinical.md §6.
+"""The natural-history model (domain/stats/natural_history.py) against the published figures of clinical.md §6.
 
 The published figures are written here from the clinical reference, not read from the model's file:
 the file's calibration is what is under test. Every simulation is seeded.
@@ -7,15 +7,16 @@ the file's calibration is what is under test. Every simulation is seeded.
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 import pytest
 from scipy.stats import norm
 
 from alscell.domain import encals
-from alscell.domain import natural_history as nh
+from alscell.domain.stats import natural_history as nh
 from alscell.errors import InvalidInput
-from alscell.storage.natural_history_files import builtin_natural_history
+from alscell.storage.comparator_files import builtin_natural_history
 
 PATIENTS = 20_000
 MONTHS = np.arange(25, dtype=float)  # monthly ratings over 24 months
@@ -293,3 +294,117 @@ def _with(model: nh.NaturalHistoryModel, **values: float) -> nh.NaturalHistoryMo
         for name, value in values.items()
     }
     return dataclasses.replace(model, decline=dataclasses.replace(model.decline, **changes))
+
+
+# ---------------------------------------------------------------- a hypothetical treatment (for power)
+
+
+class TestSimulatedTreatment:
+    """simulate_ratings(slowing=, treated_from_months=): the decline accumulated after treatment starts
+    is multiplied by (1 − slowing). A simulation device for power (clinical.md §7.4), never an effect
+    anyone has observed."""
+
+    MONTHS = (0.0, 3.0, 6.0, 12.0)
+
+    @staticmethod
+    def ratings(
+        model: nh.NaturalHistoryModel, seed: int = 11, patients: int = 500, **treatment: Any
+    ) -> np.ndarray:
+        rng = np.random.default_rng(seed)
+        baselines = rng.uniform(30, 46, patients)
+        return nh.simulate_ratings(
+            model,
+            true_baselines=baselines,
+            months=TestSimulatedTreatment.MONTHS,
+            rng=rng,
+            **treatment,
+        )
+
+    def test_no_slowing_changes_nothing(self, model):
+        untreated = self.ratings(model)
+
+        assert np.array_equal(self.ratings(model, slowing=0.0, treated_from_months=3.0), untreated)
+        assert np.array_equal(self.ratings(model, slowing=np.zeros(500)), untreated)
+
+    def test_the_treatment_draws_no_random_numbers(self, model):
+        """The same seed gives the same patients: before treatment starts their ratings are identical."""
+        untreated = self.ratings(model)
+        treated = self.ratings(model, slowing=0.5, treated_from_months=3.0)
+
+        assert np.array_equal(treated[:, :2], untreated[:, :2])  # months 0 and 3
+        assert np.all(treated[:, 2:] >= untreated[:, 2:] - 1)  # never worse beyond rounding
+        assert np.mean(treated[:, 3]) > np.mean(untreated[:, 3])
+
+    def test_a_worked_example_without_spread(self, model):
+        """Everyone declines at exactly μ = 1.6 points/month (gamma shape 10¹², ΔFS = ΔFS̄, no plateau,
+        no rating noise), τ = 36 months. Treated from month 3 with a 50% slowing, from a true 40:
+
+            D(t)    = 1.6 · 36 · ln(1 + t/36):  D(3) = 4.6105, D(6) = 8.8791, D(12) = 16.5705
+            treated = 40 − D(t) + 0.5 · (D(t) − D(min(t, 3))) = 40, 35.3895, 33.2552, 29.4095 → 40, 35, 33, 29
+            untreated = 40 − D(t) = 40, 35.3895, 31.1209, 23.4295 → 40, 35, 31, 23
+        """
+        exact = _with(model, rate_mean=1.6, rate_shape=1e12, slowing_months=36.0,
+                      plateau_probability=0.0, rating_noise_sd=0.0)  # fmt: skip
+        mean_dfs = model.decline.delta_fs_mean.value
+
+        ratings = nh.simulate_ratings(
+            exact, true_baselines=[40.0, 40.0], months=self.MONTHS, rng=np.random.default_rng(0),
+            delta_fs=[mean_dfs, mean_dfs], slowing=[0.5, 0.0], treated_from_months=3.0,
+        )  # fmt: skip
+
+        def decline(t: float) -> float:
+            return 1.6 * 36 * math.log1p(t / 36)
+
+        expected = [
+            40 - decline(t) + 0.5 * (decline(t) - decline(min(t, 3.0))) for t in self.MONTHS
+        ]
+        assert expected == pytest.approx([40.0, 35.3895, 33.2552, 29.4095], abs=1e-4)
+        assert ratings[0].tolist() == [40, 35, 33, 29]
+        assert (
+            ratings[1].tolist() == [round(40 - decline(t)) for t in self.MONTHS] == [40, 35, 31, 23]
+        )
+
+    def test_treated_from_the_start_every_patients_decline_is_scaled(self, model):
+        """Plateau or not, fast or slow: from month 0 each patient's decline is (1 − s) times what the
+        same patient loses untreated. Without rating noise and from whole-number baselines, only the
+        rounding of each rating (± 0.5) separates the two: |treated loss − 0.7 · untreated loss| ≤ 0.5
+        + 0.7 · 0.5 = 0.85."""
+        quiet = _with(model, rating_noise_sd=0.0)
+        baselines = np.full(2_000, 44.0)
+
+        def losses(**treatment: Any) -> np.ndarray:
+            ratings = nh.simulate_ratings(quiet, true_baselines=baselines, months=self.MONTHS,
+                                          rng=np.random.default_rng(5), **treatment)  # fmt: skip
+            return 44 - ratings
+
+        untreated, treated = losses(), losses(slowing=0.3, treated_from_months=0.0)
+        off_the_floor = untreated[:, -1] < 44  # a rating of 0 hides how much more was lost
+
+        assert np.all(np.abs(treated - 0.7 * untreated)[off_the_floor] <= 0.85)
+        assert np.mean(off_the_floor) > 0.99
+        assert np.mean(untreated[:, 3] == 0) > 0.1  # some are still in a plateau at 12 months
+
+    def test_per_patient_values(self, model):
+        untreated = self.ratings(model, patients=4)
+        treated = self.ratings(model, patients=4, slowing=[0.0, 0.5, 0.0, 0.5],
+                               treated_from_months=[0.0, 0.0, 6.0, 12.0])  # fmt: skip
+
+        assert np.array_equal(treated[[0, 2]], untreated[[0, 2]])  # slowing 0
+        assert np.array_equal(treated[3], untreated[3])  # treated only from the last rating on
+
+    @pytest.mark.parametrize(
+        ("treatment", "message"),
+        [
+            ({"slowing": 1.0}, r"slowing must be in \[0, 1\)"),
+            ({"slowing": -0.1}, "slowing must be"),
+            ({"slowing": math.nan}, "slowing must be"),
+            ({"slowing": [0.5, 0.5]}, r"slowing must be one number or one per patient \(3\)"),
+            ({"treated_from_months": -1.0}, "treated_from_months must be finite and >= 0"),
+            ({"treated_from_months": math.inf}, "treated_from_months must be"),
+            ({"treated_from_months": [[0.0]]}, "treated_from_months must be one number"),
+        ],
+    )
+    def test_impossible_treatments_are_refused(self, model, treatment, message):
+        with pytest.raises(ValueError, match=message):
+            nh.simulate_ratings(model, true_baselines=[40, 41, 42], months=[0, 6],
+                                rng=np.random.default_rng(0), **treatment)  # fmt: skip

@@ -15,6 +15,12 @@ For one patient, with t in months from the baseline rating::
     true(t)   = true(0) − rate · h(max(t − L, 0))
     rating(t) = clip(round(true(t) + ε_t), 0, 48),   ε_t ~ N(0, σ²) independently per rating
 
+A simulated treatment (for power calculations, never an observed effect) that starts at month t₀ and
+slows decline by a fraction s multiplies the decline accumulated after t₀ by (1 − s)::
+
+    D(t)      = rate · h(max(t − L, 0))                                    decline without treatment
+    true(t)   = true(0) − D(t) + s · (D(t) − D(min(t, t₀)))
+
 A patient's own ΔFS (clinical.md §2) shifts the mean rate only by the weight w, because the rate since
 onset predicts the later slope weakly. Where ΔFS is unknown it is drawn from the published population
 distribution (log-normal with the published mean and SD). Given an observed baseline rating, the true
@@ -205,8 +211,13 @@ def _underlying_decline(
     months: NDArray[np.float64],
     delta_fs: NDArray[np.float64],
     rng: np.random.Generator,
+    treatment: tuple[NDArray[np.float64], NDArray[np.float64]] | None = None,
 ) -> NDArray[np.float64]:
-    """Points lost since baseline, without rating noise: one row per patient, one column per time."""
+    """Points lost since baseline, without rating noise: one row per patient, one column per time.
+
+    ``treatment`` is (slowing, month treatment starts), one value of each per patient; it draws no
+    random numbers, so the same generator state gives the same patients with and without it.
+    """
     p = model.decline
     n = len(delta_fs)
     multiplier = (
@@ -216,9 +227,19 @@ def _underlying_decline(
     rate = rng.gamma(shape, 1.0 / shape, n) * p.rate_mean.value * multiplier
     in_plateau = rng.random(n) < p.plateau_probability.value
     plateau = np.where(in_plateau, rng.exponential(p.plateau_mean_months.value, n), 0.0)
-    active = np.clip(months[None, :] - plateau[:, None], 0.0, None)
     tau = p.slowing_months.value
-    return np.asarray(rate[:, None] * tau * np.log1p(active / tau), dtype=np.float64)
+
+    def decline(times: NDArray[np.float64]) -> NDArray[np.float64]:
+        active = np.clip(times - plateau[:, None], 0.0, None)
+        return np.asarray(rate[:, None] * tau * np.log1p(active / tau), dtype=np.float64)
+
+    untreated = decline(months[None, :])
+    if treatment is None:
+        return untreated
+    slowing, treated_from = treatment
+    # D is non-decreasing, so D(min(t, t0)) = min(D(t), D(t0)): what was lost before treatment began
+    before = np.minimum(untreated, decline(treated_from[:, None]))
+    return untreated - slowing[:, None] * (untreated - before)
 
 
 def population_delta_fs(
@@ -254,11 +275,19 @@ def simulate_ratings(
     months: Floats,
     rng: np.random.Generator,
     delta_fs: Floats | None = None,
+    slowing: float | Floats = 0.0,
+    treated_from_months: float | Floats = 0.0,
 ) -> NDArray[np.int64]:
-    """Untreated ALSFRS-R ratings of a cohort: one row per patient, one column per time in ``months``.
+    """ALSFRS-R ratings of a cohort: one row per patient, one column per time in ``months``.
 
     ``true_baselines`` are the patients' true totals at month 0 (before rating noise); ``delta_fs`` their
     ΔFS, drawn from the population where None. Used to check the model against published cohorts.
+
+    By default the cohort is untreated. A hypothetical treatment, for power calculations, multiplies
+    the decline accumulated after ``treated_from_months`` by (1 − ``slowing``) (the module docstring
+    gives the formula); each is one number for everyone or one per patient, ``slowing`` in [0, 1) and
+    the start month finite and >= 0. The treatment draws no random numbers: the same ``rng`` state
+    gives the same patients, so treated and untreated cohorts can be compared patient by patient.
     """
     times = np.asarray(months, dtype=np.float64)
     baselines = np.asarray(true_baselines, dtype=np.float64)
@@ -270,8 +299,30 @@ def simulate_ratings(
     )
     if dfs.shape != (n,):
         raise ValueError(f"delta_fs must have one value per patient ({n}), got {dfs.shape}")
-    true = baselines[:, None] - _underlying_decline(model, times, dfs, rng)
+    treatment = _treatment(slowing, treated_from_months, n)
+    true = baselines[:, None] - _underlying_decline(model, times, dfs, rng, treatment)
     return _rated(true, model, rng)
+
+
+def _treatment(
+    slowing: float | Floats, treated_from_months: float | Floats, n: int
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    effect = _per_patient("slowing", slowing, n)
+    start = _per_patient("treated_from_months", treated_from_months, n)
+    if not np.all((effect >= 0) & (effect < 1)):
+        raise ValueError(f"slowing must be in [0, 1) for every patient, got {effect}")
+    if not np.all(np.isfinite(start) & (start >= 0)):
+        raise ValueError(f"treated_from_months must be finite and >= 0, got {start}")
+    return effect, start
+
+
+def _per_patient(name: str, values: float | Floats, n: int) -> NDArray[np.float64]:
+    array = np.asarray(values, dtype=np.float64)
+    if array.ndim == 0:
+        return np.full(n, float(array))
+    if array.shape != (n,):
+        raise ValueError(f"{name} must be one number or one per patient ({n}), got {array.shape}")
+    return array
 
 
 def simulate_changes(
