@@ -1,20 +1,41 @@
-"""Figures (reports/figures.py): the outcome chart draws one point per patient with a change."""
+"""Figures (reports/figures.py): the outcome chart draws one point per patient with a change; the
+survival chart draws the Kaplan-Meier steps, their band and the ENCALS curve it is given."""
 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from datetime import date, timedelta
 
 import numpy as np
 import pytest
+from alscell.domain.stats.survival import (
+    ExpectedCurve,
+    KaplanMeier,
+    ObservedExpected,
+    SurvivalComparison,
+)
+from matplotlib.axes import Axes
 from matplotlib.collections import LineCollection
 from matplotlib.lines import Line2D
+from matplotlib.path import Path
 
 from alscell.domain import evaluation as ev
+from alscell.domain.encals import SurvivalScale
 from alscell.domain.months import DAYS_PER_MONTH
 from alscell.domain.protocol import ControlType
-from alscell.reports.figures import OBSERVED_LABEL, outcome_chart, to_svg
-from alscell.storage.natural_history_files import builtin_natural_history
+from alscell.reports.figures import (
+    BAND_LABEL,
+    CENSORED_LABEL,
+    EXPECTED_LABEL,
+    KAPLAN_MEIER_LABEL,
+    OBSERVED_LABEL,
+    SURVIVAL_TITLE,
+    outcome_chart,
+    survival_chart,
+    to_svg,
+)
+from alscell.storage.comparator_files import builtin_natural_history
 from alscell.storage.protocol_files import builtin_protocol_path, read_protocol
 
 ONSET = date(2024, 9, 1)
@@ -94,3 +115,108 @@ def test_no_patient_with_a_change_gives_an_empty_chart(evaluation):
 
     assert observed(axes.get_lines()) == ([], [])
     assert len(axes.collections) == 0
+
+
+# ---------------------------------------------------------------- survival from enrollment
+
+KM_MONTHS = (0.0, 2.5, 4.0, 7.25)
+KM_SURVIVAL = (1.0, 0.75, 0.5, 0.5)
+KM_LOWER = (1.0, 0.3, 0.15, 0.15)
+KM_UPPER = (1.0, 0.95, 0.85, 0.85)
+EXPECTED_MONTHS = (0.0, 2.0, 4.0, 6.0, 8.0)
+EXPECTED_SURVIVAL = (1.0, 0.97, 0.93, 0.88, 0.82)
+
+
+@pytest.fixture(scope="module")
+def comparison() -> SurvivalComparison:
+    """Four patients: events at 2.5 and 4 months, one censored at 4, one at 7.25."""
+    observed = KaplanMeier(months=KM_MONTHS, survival=KM_SURVIVAL, lower=KM_LOWER, upper=KM_UPPER,
+                           at_risk=(4, 4, 3, 1), events=(0, 1, 1, 0), censored=(0, 0, 1, 1),
+                           median_months=4.0, n=4, confidence=0.95)  # fmt: skip
+    expected = ExpectedCurve(months=EXPECTED_MONTHS, survival=EXPECTED_SURVIVAL, patients=4,
+                             excluded=0, scale=SurvivalScale.ODDS)  # fmt: skip
+    events = ObservedExpected(observed=2, expected=0.5, ratio=4.0, interval=ev.Interval(0.48, 14.4),
+                              p_value=0.18, patients=4, excluded=0, scale=SurvivalScale.ODDS,
+                              confidence=0.95)  # fmt: skip
+    return SurvivalComparison(observed=observed, expected=expected, events=events)
+
+
+def steps_post(xs: Sequence[float], ys: Sequence[float]) -> list[tuple[float, float]]:
+    """The corners of a right-continuous step function through (x, y): across, then down."""
+    corners = [(xs[0], ys[0])]
+    for x, y, previous in zip(xs[1:], ys[1:], ys, strict=False):
+        corners += [(x, previous), (x, y)]
+    return corners
+
+
+def labelled(axes: Axes, label: str) -> Line2D:
+    [line] = [line for line in axes.get_lines() if line.get_label() == label]
+    return line
+
+
+def corners_of(path: Path) -> list[tuple[float, float]]:
+    return [(float(x), float(y)) for x, y in np.asarray(path.vertices)]
+
+
+def test_the_kaplan_meier_steps_are_the_estimate(comparison):
+    [axes] = survival_chart(comparison).axes
+    line = labelled(axes, KAPLAN_MEIER_LABEL)
+
+    assert line.get_drawstyle() == "steps-post"
+    assert corners_of(line.get_path()) == steps_post(KM_MONTHS, KM_SURVIVAL)
+
+
+def test_the_band_is_the_pointwise_interval_as_steps(comparison):
+    [axes] = survival_chart(comparison).axes
+    [band] = axes.collections
+    corners = set(corners_of(band.get_paths()[0]))
+
+    assert band.get_label() == "observed: pointwise 95% interval"
+    assert band.get_label() == BAND_LABEL.format(confidence=0.95)
+    assert corners == set(steps_post(KM_MONTHS, KM_LOWER)) | set(steps_post(KM_MONTHS, KM_UPPER))
+
+
+def test_censored_patients_are_marked_on_the_steps(comparison):
+    [axes] = survival_chart(comparison).axes
+    marks = labelled(axes, CENSORED_LABEL)
+
+    assert marks.get_marker() == "+"
+    assert marks.get_linestyle() == "None"
+    assert np.asarray(marks.get_xdata()).tolist() == [4.0, 7.25]
+    assert np.asarray(marks.get_ydata()).tolist() == [0.5, 0.5]
+
+
+def test_the_expected_curve_is_encals_for_the_same_patients(comparison):
+    figure = survival_chart(comparison)
+    [axes] = figure.axes
+    line = labelled(axes, EXPECTED_LABEL)
+
+    assert np.asarray(line.get_xdata()).tolist() == list(EXPECTED_MONTHS)
+    assert np.asarray(line.get_ydata()).tolist() == list(EXPECTED_SURVIVAL)
+    assert line.get_drawstyle() == "default"  # a curve, not steps
+    assert axes.get_title() == SURVIVAL_TITLE
+    assert axes.get_xlim() == (0.0, 8.0)
+    assert axes.get_ylim()[0] == 0.0
+    assert axes.get_xlabel() == "months from enrollment"
+    assert {text.get_text() for text in figure.legends[0].get_texts()} == {
+        KAPLAN_MEIER_LABEL,
+        "observed: pointwise 95% interval",
+        CENSORED_LABEL,
+        EXPECTED_LABEL,
+    }
+
+
+def test_without_censoring_no_marks_are_drawn(comparison):
+    no_censoring = dataclasses.replace(
+        comparison, observed=dataclasses.replace(comparison.observed, censored=(0, 0, 0, 0))
+    )
+    [axes] = survival_chart(no_censoring).axes
+
+    assert CENSORED_LABEL not in {line.get_label() for line in axes.get_lines()}
+
+
+def test_the_survival_chart_is_an_svg_and_byte_stable(comparison):
+    svg = to_svg(survival_chart(comparison))
+
+    assert svg.startswith("<svg")
+    assert svg == to_svg(survival_chart(comparison))

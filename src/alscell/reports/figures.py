@@ -16,11 +16,32 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 from alscell.domain.evaluation import Evaluation, PatientResult
+from alscell.domain.stats.survival import KaplanMeier, SurvivalComparison
 
-__all__ = ["OBSERVED_LABEL", "alsfrs_chart", "outcome_chart", "to_svg"]
+__all__ = [
+    "BAND_LABEL",
+    "CENSORED_LABEL",
+    "EXPECTED_LABEL",
+    "KAPLAN_MEIER_LABEL",
+    "OBSERVED_LABEL",
+    "SURVIVAL_TITLE",
+    "alsfrs_chart",
+    "outcome_chart",
+    "survival_chart",
+    "to_svg",
+]
 
 OBSERVED_LABEL = "observed change"
 """The label of the observed changes' line in :func:`outcome_chart` (one marker per patient)."""
+KAPLAN_MEIER_LABEL = "observed: Kaplan-Meier"
+"""The label of the Kaplan-Meier step line in :func:`survival_chart`."""
+BAND_LABEL = "observed: pointwise {confidence:.0%} interval"
+"""The label of the Kaplan-Meier interval band in :func:`survival_chart`, formatted with its confidence."""
+CENSORED_LABEL = "censored"
+"""The label of the censoring marks in :func:`survival_chart` (one per time with a patient censored)."""
+EXPECTED_LABEL = "ENCALS expected, conditional on survival to enrollment"
+"""The label of the ENCALS expected curve in :func:`survival_chart`."""
+SURVIVAL_TITLE = "Survival from enrollment beside ENCALS for the same patients"
 
 matplotlib.rcParams["svg.hashsalt"] = "alscell"
 
@@ -95,6 +116,49 @@ def _draw_natural_history(axes: Axes, patients: Sequence[PatientResult]) -> None
                 label="natural history: 95% prediction interval")  # fmt: skip
     axes.plot(xs, [median for _, _, median in columns], linestyle="none", marker="_", markersize=14,
               markeredgewidth=2, color="#1f5fbf", label="natural history: median")  # fmt: skip
+
+
+def survival_chart(comparison: SurvivalComparison) -> Figure:
+    """Kaplan-Meier survival from enrollment, with its pointwise interval, beside the ENCALS expected
+    survival of the same patients, conditional on the time each had survived at enrollment (the
+    results page).
+
+    Survival is free of death, tracheostomy and permanent ventilation; x is months from enrollment.
+    """
+    observed, expected = comparison.observed, comparison.expected
+    figure = Figure(figsize=(7.0, 4.2), dpi=100, layout="constrained")
+    axes: Axes = figure.add_subplot()
+    axes.fill_between(observed.months, observed.lower, observed.upper, step="post", color="#1d2433",
+                      alpha=0.15, linewidth=0, label=BAND_LABEL.format(confidence=observed.confidence))  # fmt: skip
+    axes.plot(observed.months, observed.survival, drawstyle="steps-post", color="#1d2433",
+              linewidth=1.8, label=KAPLAN_MEIER_LABEL)  # fmt: skip
+    _draw_censored(axes, observed)
+    axes.plot(expected.months, expected.survival, linestyle="--", color="#1f5fbf", linewidth=1.6,
+              label=EXPECTED_LABEL)  # fmt: skip
+    axes.set_xlim(0, max(observed.months[-1], expected.months[-1], 1.0))
+    axes.set_ylim(0, 1.02)  # a curve at 1 stays visible above the frame's top edge
+    axes.set_yticks([0.0, 0.2, 0.4, 0.6, 0.8, 1.0])
+    axes.set_xlabel("months from enrollment")
+    axes.set_ylabel("survival free of death, tracheostomy\nor permanent ventilation")
+    axes.set_title(SURVIVAL_TITLE)
+    axes.grid(alpha=0.3)
+    figure.legend(loc="outside lower center", ncols=2, fontsize="small", frameon=False)
+    return figure
+
+
+def _draw_censored(axes: Axes, observed: KaplanMeier) -> None:
+    """A "+" on the step at each time when a patient was censored."""
+    times = [
+        (month, survival)
+        for month, survival, censored in zip(
+            observed.months, observed.survival, observed.censored, strict=True
+        )
+        if censored
+    ]
+    if times:
+        months, survival = zip(*times, strict=True)
+        axes.plot(months, survival, linestyle="none", marker="+", markersize=9, color="#1d2433",
+                  label=CENSORED_LABEL)  # fmt: skip
 
 
 def to_svg(figure: Figure) -> str:

@@ -2,12 +2,13 @@
 
 The page renders the one :class:`~alscell.domain.evaluation.Evaluation` from
 :func:`alscell.services.evaluation.evaluate_program`: the evidence statement and the biases first,
-then the cohort's numbers, a figure of each patient against natural history, and each patient's row.
-Every sentence about what the results mean comes from the evaluation itself, never from the page.
+then the cohort's numbers, a figure of each patient against natural history, each patient's row,
+and the standard analyses (mixed model, survival against ENCALS, CAFS, safety rates, power). Every sentence about what the results mean comes from the evaluation itself, never from the page.
 """
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -16,11 +17,13 @@ from sqlalchemy.orm import Session
 
 from alscell import __version__
 from alscell.domain.access import Action
+from alscell.domain.analyses import Analyses
 from alscell.domain.evaluation import KNOWN, NUROWN_PLACEBO_RESPONDERS, Category, Evaluation
-from alscell.reports.figures import outcome_chart, to_svg
+from alscell.domain.stats.mixed_model import MixedModelFit
+from alscell.reports.figures import outcome_chart, survival_chart, to_svg
 from alscell.services import access, evaluation, protocols
 from alscell.storage.models import User
-from alscell.web.deps import NaturalHistoryDep, SessionDep, TodayDep
+from alscell.web.deps import NaturalHistoryDep, SafetyReferenceDep, SessionDep, TodayDep
 from alscell.web.pages.common import PageUser, render
 
 router = APIRouter(include_in_schema=False)
@@ -36,11 +39,17 @@ def results_index(request: Request, user: PageUser, session: SessionDep) -> HTML
 @router.get("/results/{protocol_id}", response_class=HTMLResponse)
 def results_page(
     protocol_id: int, request: Request, user: PageUser, session: SessionDep, today: TodayDep,
-    model: NaturalHistoryDep,
+    model: NaturalHistoryDep, reference: SafetyReferenceDep,
 ) -> HTMLResponse:  # fmt: skip
-    """One protocol version's evaluation as of today: statement and biases, cohort, figure, patients."""
+    """One protocol version's evaluation as of today: statement and biases, cohort, figure, patients,
+    then the standard analyses."""
     result = evaluation.evaluate_program(
-        session, protocol_id=protocol_id, by=user, today=today, model=model
+        session,
+        protocol_id=protocol_id,
+        by=user,
+        today=today,
+        model=model,
+        safety_reference=reference,
     )
     context = _context(session, protocol_id, result, user)
     return render(request, "results/program.html", user=user,
@@ -48,7 +57,7 @@ def results_page(
 
 
 def _context(session: Session, protocol_id: int, result: Evaluation, user: User) -> dict[str, Any]:
-    """What the template needs beside the evaluation: the plan's amendments, the figure, the rights."""
+    """What the template needs beside the evaluation: the plan's amendments, the figures, the rights."""
     with_change = sum(1 for patient in result.patients if patient.change is not None)
     return {
         "evaluation": result,
@@ -63,4 +72,35 @@ def _context(session: Session, protocol_id: int, result: Evaluation, user: User)
         "software_version": __version__,
         "may_lock": access.allowed_to(user, Action.MANAGE_ANALYSIS_PLAN),
         "links_patients": access.allowed_to(user, Action.VIEW_PATIENT),
+        **_analyses_context(result.analyses),
+    }
+
+
+def _analyses_context(analyses: Analyses | None) -> dict[str, Any]:
+    """The survival figure, the mixed model's variance components as SDs, the power's caveats once."""
+    survival = analyses.survival if analyses else None
+    power = analyses.power if analyses else ()
+    return {
+        "survival_chart": to_svg(survival_chart(survival)) if survival else None,
+        "variance_components": _variance_components(analyses.mixed_model if analyses else None),
+        "power_methods": list(dict.fromkeys(result.method for result in power)),
+        "power_caveats": list(
+            dict.fromkeys(caveat for result in power for caveat in result.caveats)
+        ),
+    }
+
+
+def _variance_components(fit: MixedModelFit | None) -> dict[str, float | None]:
+    """Random intercept and slope SDs, their correlation (None when an SD is 0) and the residual SD."""
+    if fit is None:
+        return {}
+    g = fit.random_effects_covariance
+    intercept_sd = math.sqrt(max(g.intercept_variance, 0.0))  # PSD by construction; guards rounding
+    slope_sd = math.sqrt(max(g.slope_variance, 0.0))
+    both = intercept_sd * slope_sd
+    return {
+        "intercept_sd": intercept_sd,
+        "slope_sd": slope_sd,
+        "correlation": g.covariance / both if both > 0 else None,
+        "residual_sd": math.sqrt(max(fit.residual_variance, 0.0)),
     }
