@@ -13,20 +13,23 @@ export UV_PYTHON := $(PYTHON)
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
 .DEFAULT_GOAL := help
-.PHONY: help demo test system-packages check pytest bench lint format lock docs clean
+.PHONY: help demo test system-packages report-packages check pytest bench lint format lock docs clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
 
-demo: $(STAMP)  ## install, then run the demo on the embedded SQLite default
+demo: $(STAMP) report-packages  ## install, then run the demo on the embedded SQLite default
 	$(BIN)/alscell demo
 
 test: $(STAMP) system-packages  ## install, then run every check and the whole test suite
 	$(MAKE) --no-print-directory check
 	$(MAKE) --no-print-directory pytest
 
-system-packages:  ## Debian packages the tests need (PostgreSQL server), installed where missing
-	scripts/ensure-system-packages.sh
+system-packages:  ## Debian packages the tests need (PostgreSQL, Chromium, PDF), installed where missing
+	scripts/ensure-system-packages.sh test
+
+report-packages:  ## Debian packages the PDF report needs, installed where missing
+	scripts/ensure-system-packages.sh report
 
 check: $(STAMP)  ## lint, format check, types, layer contracts, generated docs
 	$(BIN)/ruff check src tests benchmarks

@@ -16,13 +16,13 @@ from typing import Any
 
 import pytest
 import yaml
-from alscell.domain.stats.safety_rates import Category, SafetyEvent
 from scipy.stats import beta, binomtest, chi2
 
 from alscell.domain.adverse_events import Causality
 from alscell.domain.evaluation import Interval
 from alscell.domain.protocol import Relatedness
 from alscell.domain.stats import safety_rates as sr
+from alscell.domain.stats.safety_rates import Category, SafetyEvent
 from alscell.errors import InvalidInput
 
 SHIPPED = Path(__file__).parents[3] / "comparators" / "safety.yaml"
