@@ -19,11 +19,12 @@ from functools import partial
 from typing import TypeVar
 
 import numpy as np
-from alscell.domain.stats.mixed_model import PatientRatings, fit_mixed_model
 from numpy.typing import NDArray
 from rich.console import Console
 from rich.table import Table
 from statsmodels.regression.mixed_linear_model import MixedLM
+
+from alscell.domain.stats.mixed_model import PatientRatings, fit_mixed_model
 
 SIZES = ((200, 5, 3), (1_000, 5, 3), (5_000, 3, 2))
 """Patients, then how many times the fast fit and statsmodels run (the best time is shown)."""

@@ -15,9 +15,6 @@ from typing import Any
 
 import numpy as np
 import pytest
-from alscell.domain.stats.mixed_model import PatientRatings, fit_mixed_model
-from alscell.domain.stats.safety_rates import Category as SafetyCategory
-from alscell.domain.stats.safety_rates import SafetyReference
 
 from alscell.domain import analyses as an
 from alscell.domain import evaluation as ev
@@ -25,6 +22,9 @@ from alscell.domain.adverse_events import Causality
 from alscell.domain.protocol import ControlType, Protocol, Relatedness
 from alscell.domain.stats import natural_history as nh
 from alscell.domain.stats import power as pw
+from alscell.domain.stats.mixed_model import PatientRatings, fit_mixed_model
+from alscell.domain.stats.safety_rates import Category as SafetyCategory
+from alscell.domain.stats.safety_rates import SafetyReference
 from alscell.storage.comparator_files import builtin_natural_history, builtin_safety_reference
 from alscell.storage.protocol_files import builtin_protocol_path, read_protocol
 

@@ -9,12 +9,6 @@ from datetime import date, timedelta
 
 import numpy as np
 import pytest
-from alscell.domain.stats.survival import (
-    ExpectedCurve,
-    KaplanMeier,
-    ObservedExpected,
-    SurvivalComparison,
-)
 from matplotlib.axes import Axes
 from matplotlib.collections import LineCollection
 from matplotlib.lines import Line2D
@@ -24,6 +18,12 @@ from alscell.domain import evaluation as ev
 from alscell.domain.encals import SurvivalScale
 from alscell.domain.months import DAYS_PER_MONTH
 from alscell.domain.protocol import ControlType
+from alscell.domain.stats.survival import (
+    ExpectedCurve,
+    KaplanMeier,
+    ObservedExpected,
+    SurvivalComparison,
+)
 from alscell.reports.figures import (
     BAND_LABEL,
     CENSORED_LABEL,

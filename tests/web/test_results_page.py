@@ -19,8 +19,6 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
-from alscell.domain.stats.safety_rates import Category as SafetyCategory
-from alscell.domain.stats.safety_rates import Proportion, RateKind
 from fastapi import FastAPI
 from markupsafe import escape
 from sqlalchemy.orm import Session
@@ -29,6 +27,8 @@ from alscell import __version__
 from alscell.domain.access import Role
 from alscell.domain.adverse_events import Causality
 from alscell.domain.evaluation import Evaluation
+from alscell.domain.stats.safety_rates import Category as SafetyCategory
+from alscell.domain.stats.safety_rates import Proportion, RateKind
 from alscell.services import assessments, dosing, outcomes, protocols, safety
 from alscell.services.dosing import Override
 from alscell.services.evaluation import DEFAULT_SEED, evaluate_program

@@ -17,12 +17,12 @@ from typing import Any
 
 import numpy as np
 import pytest
-from alscell.domain.stats.mixed_model import PatientRatings, fit_mixed_model
 from numpy.typing import NDArray
 from statsmodels.regression.mixed_linear_model import MixedLM
 from statsmodels.tools.sm_exceptions import ConvergenceWarning
 
 from alscell.domain.stats import mixed_model
+from alscell.domain.stats.mixed_model import PatientRatings, fit_mixed_model
 from alscell.errors import InsufficientData, InvalidInput
 
 BETA = (36.0, -1.0, 0.4)  # intercept at first implantation, pre-slope, change in slope

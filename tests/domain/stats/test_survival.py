@@ -11,12 +11,12 @@ import math
 
 import numpy as np
 import pytest
-from alscell.domain.stats.survival import FollowUp
 from lifelines import KaplanMeierFitter
 from scipy.stats import chi2, norm, poisson
 
 from alscell.domain.encals import SurvivalScale
 from alscell.domain.stats import survival
+from alscell.domain.stats.survival import FollowUp
 from alscell.errors import InsufficientData, InvalidInput
 
 # ---------------------------------------------------------------- ENCALS written out from clinical.md §5.4
