@@ -4,6 +4,7 @@ only with a reason that every report shows."""
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 from datetime import datetime
 from typing import Any
@@ -69,11 +70,17 @@ def load_protocol_version(
 def protocol_of(session: Session, protocol_id: int) -> Protocol:
     """The domain protocol of a stored version, with its analysis plan as currently amended."""
     row = load(session, ProtocolVersion, protocol_id, kind="protocol")
-    protocol = load_protocol(row.content, source=f"{row.key} v{row.version}")
+    protocol = _parsed(row.content, f"{row.key} v{row.version}")
     plan = analysis_plan_for(session, protocol_id)
     return dataclasses.replace(
         protocol, analysis_plan=build(PlanSpec, plan.content, subject="analysis plan")
     )
+
+
+@functools.lru_cache(maxsize=64)
+def _parsed(content: str, source: str) -> Protocol:
+    """A stored version's text parsed once: versions never change, and the Protocol is frozen."""
+    return load_protocol(content, source=source)
 
 
 def analysis_plan_for(session: Session, protocol_id: int) -> AnalysisPlan:
