@@ -1,0 +1,367 @@
+"""Synthetic cohorts drawn from the natural-history model: demographics, diagnosis, ratings, VC, deaths.
+
+A synthetic cohort is test and demonstration data, never evidence: every patient is simulated, and a
+simulated slowing is an input, not a finding. Every patient's baseline visit is the cohort's start date
+(day 0); all other dates are days from it. For one patient (every ASSUMED value is an attribute of
+:class:`Assumptions`, configurable, and listed with its source in docs/synthetic.md)::
+
+    sex              male with probability 0.6                                     ASSUMED
+    onset site       bulbar with probability 0.30, else spinal                     ASSUMED
+    age at onset     Normal(60, 11) years, clipped to 18..90                       ASSUMED
+    diagnostic delay log-normal, median 11.5 months, log SD 0.6                    ASSUMED
+    diagnosis → baseline   Uniform(0, 6) months                                    ASSUMED
+    El Escorial      definite / probable / probable lab-supported / possible
+                     with probabilities 0.25 / 0.40 / 0.20 / 0.15                  ASSUMED
+    ΔFS              the model's population log-normal (natural_history.population_delta_fs)
+    true ALSFRS-R at baseline = clip(48 − ΔFS · months since onset, 0, 48)        (Kimura 2006, §2)
+    ratings          natural_history.simulate_ratings at the visit months, with the patient's ΔFS and,
+                     optionally, a slowing s from a treatment start month
+    event            death, tracheostomy or permanent ventilation: the model's log-normal time from
+                     onset conditional on being alive at baseline (as cafs._death_months, clinical.md §5.5);
+                     a tracheostomy with probability 0.10 of events, else death          ASSUMED
+    censoring        alive at the last scheduled visit: censored there; nobody drops out
+    VC % predicted   Normal(85, 15) at baseline; per-patient decline Normal(2.24, 1.5) %/month
+                     (mean: Atassi 2014, clinical.md §6; spread ASSUMED); rating noise SD 4     ASSUMED
+
+Ratings and VC stop at the event: a visit is kept only if it falls before the event month. Decline,
+VC and death are drawn independently given ΔFS (a limitation shared with the natural-history model).
+
+The cohort is drawn in chunks of patients; chunk k uses a generator seeded with (seed, k), so a cohort
+is a function of (seed, chunk size) alone, and chunks can be written while the next is drawn.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from enum import StrEnum
+from typing import Final
+
+import numpy as np
+from numpy.typing import NDArray
+from scipy.stats import norm
+
+from alscell.domain.alsfrs import MAX_TOTAL
+from alscell.domain.months import DAYS_PER_MONTH
+from alscell.domain.stats import natural_history as nh
+
+__all__ = [
+    "ALSCELL_TABLES",
+    "DEFAULT_CHUNK_SIZE",
+    "DEFAULT_VISIT_MONTHS",
+    "Assumptions",
+    "CohortChunk",
+    "CohortSpec",
+    "ElEscorial",
+    "Event",
+    "Table",
+    "death_months",
+    "synthesize",
+    "visit_schedule",
+]
+
+DEFAULT_CHUNK_SIZE: Final = 10_000
+DAYS_PER_YEAR: Final = 365.25
+
+
+def visit_schedule(months: float, every: float = 3.0) -> tuple[float, ...]:
+    """Visit months 0, every, 2·every, ... up to and including ``months``."""
+    if not (math.isfinite(months) and months >= 0):
+        raise ValueError(f"months must be a finite number >= 0, got {months}")
+    if not (math.isfinite(every) and every > 0):
+        raise ValueError(f"every must be a finite number > 0, got {every}")
+    return tuple(float(k * every) for k in range(int(months // every) + 1))
+
+
+DEFAULT_VISIT_MONTHS: Final = visit_schedule(18.0)
+
+
+class ElEscorial(StrEnum):
+    """Revised El Escorial categories (Brooks 2000; clinical.md §8), in the order of the codes."""
+
+    DEFINITE = "definite"
+    PROBABLE = "probable"
+    PROBABLE_LAB = "probable-laboratory-supported"
+    POSSIBLE = "possible"
+
+
+EL_ESCORIAL: Final = tuple(ElEscorial)
+
+
+class Event(StrEnum):
+    """How a patient's follow-up ends, in the order of the codes."""
+
+    CENSORED = "censored"
+    DEATH = "death"
+    TRACHEOSTOMY = "tracheostomy"
+
+
+EVENTS: Final = tuple(Event)
+
+
+@dataclass(frozen=True, slots=True)
+class Assumptions:
+    """The cohort's parameters that the natural-history model does not hold; all ASSUMED except the
+    mean VC decline (Atassi 2014; clinical.md §6). docs/synthetic.md gives each one's source."""
+
+    male_share: float = 0.6
+    bulbar_share: float = 0.30
+    onset_age_mean_years: float = 60.0
+    onset_age_sd_years: float = 11.0
+    onset_age_range_years: tuple[float, float] = (18.0, 90.0)
+    diagnostic_delay_median_months: float = 11.5
+    diagnostic_delay_log_sd: float = 0.6
+    diagnosis_to_baseline_max_months: float = 6.0
+    el_escorial_shares: tuple[float, float, float, float] = (0.25, 0.40, 0.20, 0.15)
+    tracheostomy_share: float = 0.10
+    vc_baseline_mean: float = 85.0
+    vc_baseline_sd: float = 15.0
+    vc_decline_mean_per_month: float = 2.24
+    vc_decline_sd_per_month: float = 1.5
+    vc_noise_sd: float = 4.0
+
+
+@dataclass(frozen=True, slots=True)
+class CohortSpec:
+    """What to simulate: ``patients`` patients from ``seed``, seen at ``visit_months`` after a baseline
+    on ``start``; a simulated ``slowing`` in [0, 1) applies from ``treated_from_months`` (by default
+    the first visit after baseline)."""
+
+    patients: int
+    seed: int
+    start: date
+    visit_months: tuple[float, ...] = DEFAULT_VISIT_MONTHS
+    slowing: float = 0.0
+    treated_from_months: float | None = None
+    chunk_size: int = DEFAULT_CHUNK_SIZE
+    assumptions: Assumptions = field(default_factory=Assumptions)
+
+    def __post_init__(self) -> None:
+        if self.patients < 1 or self.chunk_size < 1:
+            raise ValueError(f"patients and chunk_size must be >= 1, got {self}")
+        months = self.visit_months
+        if not months or months[0] != 0 or any(b <= a for a, b in itertools.pairwise(months)):
+            raise ValueError(f"visit_months must start at 0 and increase, got {months}")
+        if not 0 <= self.slowing < 1:
+            raise ValueError(f"slowing must be in [0, 1), got {self.slowing}")
+
+    @property
+    def treatment_start_months(self) -> float:
+        """When the simulated slowing starts: as given, else the first visit after baseline."""
+        if self.treated_from_months is not None:
+            return self.treated_from_months
+        return self.visit_months[1] if len(self.visit_months) > 1 else 0.0
+
+    @property
+    def visit_days(self) -> NDArray[np.int64]:
+        """Visit days from the start date."""
+        return np.rint(np.asarray(self.visit_months) * DAYS_PER_MONTH).astype(np.int64)
+
+    @property
+    def chunks(self) -> int:
+        """How many chunks :func:`synthesize` yields."""
+        return -(-self.patients // self.chunk_size)
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class CohortChunk:
+    """Consecutive patients of a cohort as parallel arrays: one row per patient (and one column per
+    visit for ``alsfrs``, ``vc`` and ``rated``). Days count from the start date (baseline is day 0)."""
+
+    first: int
+    """Index of the chunk's first patient in the cohort (0-based)."""
+    width: int
+    """Digits of the study code, the same for the whole cohort."""
+    male: NDArray[np.bool_]
+    bulbar: NDArray[np.bool_]
+    age_at_onset_years: NDArray[np.float64]
+    birth_day: NDArray[np.int64]
+    onset_day: NDArray[np.int64]
+    diagnosis_day: NDArray[np.int64]
+    el_escorial: NDArray[np.int64]
+    """Index into :data:`EL_ESCORIAL`."""
+    delta_fs: NDArray[np.float64]
+    visit_days: NDArray[np.int64]
+    alsfrs: NDArray[np.int64]
+    vc: NDArray[np.float64]
+    """VC % predicted, one decimal."""
+    rated: NDArray[np.bool_]
+    """Whether the visit took place (before the event)."""
+    event: NDArray[np.int64]
+    """Index into :data:`EVENTS`."""
+    event_day: NDArray[np.int64]
+    """Day of death or tracheostomy, or of censoring (the last scheduled visit)."""
+
+    @property
+    def n(self) -> int:
+        return len(self.male)
+
+    @property
+    def codes(self) -> list[str]:
+        """Study codes SYN-000001, ... numbered through the cohort."""
+        return [f"SYN-{i:0{self.width}d}" for i in range(self.first + 1, self.first + self.n + 1)]
+
+    def age_at_day(self, day: int | NDArray[np.int64]) -> NDArray[np.float64]:
+        """Age in whole years on ``day``."""
+        return np.floor((day - self.birth_day) / DAYS_PER_YEAR)
+
+
+def death_months(
+    model: nh.NaturalHistoryModel, months_since_onset: NDArray[np.float64], rng: np.random.Generator
+) -> NDArray[np.float64]:
+    """Months from baseline to death: the model's log-normal from onset, conditional on being alive at
+    baseline, by inverse transform (the approach of cafs._death_months; clinical.md §5.5, §6)."""
+    median = model.survival.median_from_onset_months.value
+    log_sd = model.survival.log_sd.value
+    alive_at_baseline = norm.sf(np.log(months_since_onset / median) / log_sd)
+    u = 1.0 - rng.random(len(months_since_onset))
+    from_onset = median * np.exp(log_sd * norm.isf(u * alive_at_baseline))
+    after = np.where(alive_at_baseline > 0, from_onset - months_since_onset, 0.0)
+    return np.asarray(np.maximum(after, 0.0), dtype=np.float64)
+
+
+def synthesize(
+    model: nh.NaturalHistoryModel,
+    spec: CohortSpec,
+    progress: Callable[[int], None] | None = None,
+) -> Iterator[CohortChunk]:
+    """The cohort, one chunk at a time; ``progress`` is called with each chunk's patient count."""
+    width = max(6, len(str(spec.patients)))
+    for k in range(spec.chunks):
+        first = k * spec.chunk_size
+        n = min(spec.chunk_size, spec.patients - first)
+        rng = np.random.default_rng([spec.seed, k])
+        chunk = _chunk(model, spec, first, width, n, rng)
+        if progress is not None:
+            progress(n)
+        yield chunk
+
+
+def _chunk(
+    model: nh.NaturalHistoryModel,
+    spec: CohortSpec,
+    first: int,
+    width: int,
+    n: int,
+    rng: np.random.Generator,
+) -> CohortChunk:
+    a = spec.assumptions
+    male = rng.random(n) < a.male_share
+    bulbar = rng.random(n) < a.bulbar_share
+    age = np.clip(
+        rng.normal(a.onset_age_mean_years, a.onset_age_sd_years, n), *a.onset_age_range_years
+    )
+    delay = rng.lognormal(math.log(a.diagnostic_delay_median_months), a.diagnostic_delay_log_sd, n)
+    to_baseline = rng.uniform(0.0, a.diagnosis_to_baseline_max_months, n)
+    since_onset = delay + to_baseline
+    escorial = rng.choice(len(EL_ESCORIAL), n, p=np.asarray(a.el_escorial_shares))
+    onset_day = -_days(since_onset)
+    dfs = nh.population_delta_fs(model, n, rng)
+    true_baselines = np.clip(MAX_TOTAL - dfs * since_onset, 0.0, MAX_TOTAL)
+    months = np.asarray(spec.visit_months, dtype=np.float64)
+    alsfrs = nh.simulate_ratings(model, true_baselines=true_baselines, months=months, rng=rng,
+                                 delta_fs=dfs, slowing=spec.slowing,
+                                 treated_from_months=spec.treatment_start_months)  # fmt: skip
+    dies_after = death_months(model, since_onset, rng)
+    trach = rng.random(n) < a.tracheostomy_share
+    vc = _vital_capacity(a, months, n, rng)
+    end = months[-1]
+    died = dies_after <= end
+    event = np.where(died, np.where(trach, 2, 1), 0)
+    event_day = np.where(died, _days(dies_after), _days(np.array([end]))[0])
+    return CohortChunk(
+        first=first, width=width, male=male, bulbar=bulbar, age_at_onset_years=age,
+        birth_day=onset_day - np.rint(age * DAYS_PER_YEAR).astype(np.int64), onset_day=onset_day,
+        diagnosis_day=onset_day + _days(delay), el_escorial=escorial, delta_fs=dfs,
+        visit_days=spec.visit_days, alsfrs=alsfrs, vc=vc,
+        rated=months[None, :] < dies_after[:, None], event=event, event_day=event_day,
+    )  # fmt: skip
+
+
+def _days(months: NDArray[np.float64]) -> NDArray[np.int64]:
+    return np.rint(months * DAYS_PER_MONTH).astype(np.int64)
+
+
+def _vital_capacity(
+    a: Assumptions, months: NDArray[np.float64], n: int, rng: np.random.Generator
+) -> NDArray[np.float64]:
+    """VC % predicted: a baseline, a linear per-patient decline and rating noise, floored at 0."""
+    baseline = rng.normal(a.vc_baseline_mean, a.vc_baseline_sd, n)
+    slope = rng.normal(a.vc_decline_mean_per_month, a.vc_decline_sd_per_month, n)
+    noise = rng.normal(0.0, a.vc_noise_sd, (n, len(months)))
+    vc = baseline[:, None] - slope[:, None] * months[None, :] + noise
+    return np.asarray(np.round(np.clip(vc, 0.0, None), 1), dtype=np.float64)
+
+
+# ---------------------------------------------------------------- alscell's CSV format
+
+
+@dataclass(frozen=True, slots=True)
+class Table:
+    """One CSV file: its name, header and the rows a chunk contributes."""
+
+    file_name: str
+    columns: tuple[str, ...]
+    rows: Callable[[CohortChunk, date], Iterator[Sequence[object]]]
+
+
+def _iso(start: date, days: NDArray[np.int64]) -> list[str]:
+    return [str(d) for d in (np.datetime64(start, "D") + days).tolist()]
+
+
+def _patient_rows(chunk: CohortChunk, start: date) -> Iterator[Sequence[object]]:
+    yield from zip(
+        chunk.codes,
+        np.where(chunk.male, "male", "female").tolist(),
+        _iso(start, chunk.birth_day),
+        np.round(chunk.age_at_onset_years, 1).tolist(),
+        np.where(chunk.bulbar, "bulbar", "spinal").tolist(),
+        _iso(start, chunk.onset_day),
+        _iso(start, chunk.diagnosis_day),
+        [EL_ESCORIAL[i].value for i in chunk.el_escorial.tolist()],
+        np.round(chunk.delta_fs, 3).tolist(),
+        strict=True,
+    )
+
+
+def _visit_rows(
+    chunk: CohortChunk, start: date, values: NDArray[np.int64] | NDArray[np.float64]
+) -> Iterator[Sequence[object]]:
+    patient, visit = np.nonzero(chunk.rated)
+    codes = chunk.codes
+    dates = _iso(start, chunk.visit_days)
+    months = [f"{m:g}" for m in (chunk.visit_days / DAYS_PER_MONTH).round().tolist()]
+    for p, v, value in zip(
+        patient.tolist(), visit.tolist(), values[patient, visit].tolist(), strict=True
+    ):
+        yield codes[p], dates[v], months[v], value
+
+
+def _rating_rows(chunk: CohortChunk, start: date) -> Iterator[Sequence[object]]:
+    return _visit_rows(chunk, start, chunk.alsfrs)
+
+
+def _vc_rows(chunk: CohortChunk, start: date) -> Iterator[Sequence[object]]:
+    return _visit_rows(chunk, start, chunk.vc)
+
+
+def _outcome_rows(chunk: CohortChunk, start: date) -> Iterator[Sequence[object]]:
+    yield from zip(
+        chunk.codes,
+        [EVENTS[i].value for i in chunk.event.tolist()],
+        _iso(start, chunk.event_day),
+        strict=True,
+    )
+
+
+ALSCELL_TABLES: Final = (
+    Table("patients.csv", ("study_code", "sex", "birth_date", "age_at_onset_years", "onset_site",
+                           "onset_date", "diagnosis_date", "el_escorial", "delta_fs"), _patient_rows),
+    Table("ratings.csv", ("study_code", "date", "month", "alsfrs_r_total"), _rating_rows),
+    Table("vital_capacity.csv", ("study_code", "date", "month", "vc_percent_predicted"), _vc_rows),
+    Table("outcomes.csv", ("study_code", "event", "date"), _outcome_rows),
+)  # fmt: skip
+"""alscell's CSV format of a synthetic cohort (docs/synthetic.md)."""
