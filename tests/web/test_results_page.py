@@ -615,3 +615,21 @@ def test_no_power_is_shown_without_enough_patients(app, session, cohort):
 
     assert '<table id="power"' not in power
     assert "Left out: power of this design: needs at least 2 patients, got 0" in power
+
+
+def test_both_report_links_answer_with_their_content_type(app, session, cohort, page):
+    assert f'href="/results/{cohort.c.protocol.id}/report.html"' in page
+    assert page.index('id="report-links"') < page.index('id="statement"')
+    client = browser(app, session, cohort.c.physician)
+
+    html = client.get(f"/results/{cohort.c.protocol.id}/report.html")
+    pdf = client.get(f"/results/{cohort.c.protocol.id}/report.pdf")
+
+    assert html.status_code == 200, html.text
+    assert html.headers["content-type"].startswith("text/html")
+    assert '<h2 id="h-statement">' in html.text
+    assert pdf.status_code == 200
+    assert pdf.headers["content-type"] == "application/pdf"
+    assert pdf.content.startswith(b"%PDF-")
+    nurse = browser(app, session, make_user(session, Role.NURSE, site=cohort.c.site))
+    assert nurse.get(f"/results/{cohort.c.protocol.id}/report.pdf").status_code == 403

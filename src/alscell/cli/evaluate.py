@@ -31,7 +31,7 @@ from alscell.storage.comparator_files import natural_history_from, safety_refere
 from alscell.storage.models import Enrollment, ProtocolVersion, User
 from alscell.storage.session import make_engine, make_session_factory
 
-__all__ = ["evaluate"]
+__all__ = ["data_cutoff_from", "enrolled_count", "evaluate", "protocol_to_evaluate", "user_named"]
 
 
 def evaluate(
@@ -53,15 +53,15 @@ def evaluate(
     """Evaluate outcomes against natural history and say what the design can and cannot show."""
     with reported_errors():
         settings = load_settings()
-        cutoff = _cutoff(as_of, settings)
+        cutoff = data_cutoff_from(as_of, settings)
         model = natural_history_from(settings.natural_history_file)
         reference = safety_reference_from(settings.safety_reference_file)
         engine = make_engine(settings.database_url)
         try:
             with make_session_factory(engine)() as session:
-                user = _user(session, by)
-                protocol_id = _protocol_id(session, protocol, user)
-                patients = _enrolled(session, protocol_id)
+                user = user_named(session, by)
+                protocol_id = protocol_to_evaluate(session, protocol, user)
+                patients = enrolled_count(session, protocol_id)
                 with Progress(transient=True, disable=as_json, console=make_console()) as progress:
                     task = progress.add_task(
                         "Evaluating patients, then the analyses", total=patients + ANALYSIS_STEPS
@@ -188,7 +188,7 @@ def _number(value: float | None) -> str:
     return "" if value is None else f"{value:.2f}"
 
 
-def _cutoff(as_of: str | None, settings: Settings) -> date:
+def data_cutoff_from(as_of: str | None, settings: Settings) -> date:
     if as_of is None:
         return datetime.now(UTC).astimezone(ZoneInfo(settings.clinic_timezone)).date()
     try:
@@ -199,7 +199,7 @@ def _cutoff(as_of: str | None, settings: Settings) -> date:
         ) from error
 
 
-def _user(session: Session, username: str | None) -> User | None:
+def user_named(session: Session, username: str | None) -> User | None:
     if username is None:
         return None
     user = session.execute(sa.select(User).where(User.username == username)).scalar_one_or_none()
@@ -208,7 +208,7 @@ def _user(session: Session, username: str | None) -> User | None:
     return user
 
 
-def _protocol_id(session: Session, protocol: str | None, user: User | None) -> int:
+def protocol_to_evaluate(session: Session, protocol: str | None, user: User | None) -> int:
     """The protocol version asked for; or the only one with patients."""
     candidates = evaluation_protocols(session, by=user)
     if protocol is None:
@@ -232,7 +232,7 @@ def _protocol_id(session: Session, protocol: str | None, user: User | None) -> i
     return versions[0].id
 
 
-def _enrolled(session: Session, protocol_id: int) -> int:
+def enrolled_count(session: Session, protocol_id: int) -> int:
     return int(
         session.execute(
             sa.select(sa.func.count()).where(Enrollment.protocol_id == protocol_id)

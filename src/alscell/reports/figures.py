@@ -15,7 +15,8 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from alscell.domain.evaluation import Evaluation, PatientResult
+from alscell.domain.evaluation import KNOWN, Evaluation, PatientResult
+from alscell.domain.report import Band, Trajectory
 from alscell.domain.stats.survival import KaplanMeier, SurvivalComparison
 
 __all__ = [
@@ -26,9 +27,12 @@ __all__ = [
     "OBSERVED_LABEL",
     "SURVIVAL_TITLE",
     "alsfrs_chart",
+    "category_chart",
     "outcome_chart",
+    "spaghetti_chart",
     "survival_chart",
     "to_svg",
+    "waterfall_chart",
 ]
 
 OBSERVED_LABEL = "observed change"
@@ -159,6 +163,94 @@ def _draw_censored(axes: Axes, observed: KaplanMeier) -> None:
         months, survival = zip(*times, strict=True)
         axes.plot(months, survival, linestyle="none", marker="+", markersize=9, color="#1d2433",
                   label=CENSORED_LABEL)  # fmt: skip
+
+
+def spaghetti_chart(
+    trajectories: Sequence[Trajectory], band: Band | None, *, time_point_months: float
+) -> Figure:
+    """Every patient's ALSFRS-R total in months from their first cell dose (one line each), the
+    treatment period shaded, beside natural history's band of untreated courses from the same baselines."""
+    figure = Figure(figsize=(7.0, 4.4), dpi=100, layout="constrained")
+    axes: Axes = figure.add_subplot()
+    longest = max((t.treatment_months for t in trajectories), default=0.0)
+    axes.axvspan(
+        0.0, max(longest, 0.15), color="#e0a21b", alpha=0.18, label="treatment period (cell doses)"
+    )
+    if band is not None:
+        axes.fill_between(band.months, band.low, band.high, color="#1f5fbf", alpha=0.15, linewidth=0,
+                          label=f"natural history: {band.coverage:.0%} of untreated courses")  # fmt: skip
+        axes.plot(band.months, band.median, linestyle="--", color="#1f5fbf", linewidth=1.4,
+                  label="natural history: median")  # fmt: skip
+    for trajectory in trajectories:
+        axes.plot(trajectory.months, trajectory.totals, marker="o", markersize=3.5, linewidth=1.1,
+                  color="#1d2433", alpha=0.75)  # fmt: skip
+    if trajectories:
+        axes.plot(
+            [], [], marker="o", markersize=3.5, color="#1d2433", label="each patient (observed)"
+        )
+    axes.axvline(time_point_months, color="#5b6475", linewidth=0.8, linestyle=":",
+                 label=f"time point ({time_point_months:g} months)")  # fmt: skip
+    axes.set_ylim(0, 48.5)
+    axes.set_xlabel("months from first cell dose")
+    axes.set_ylabel("ALSFRS-R total (points, 0-48)")
+    axes.set_title("ALSFRS-R courses beside natural history")
+    axes.grid(alpha=0.3)
+    figure.legend(loc="outside lower center", ncols=2, fontsize="small", frameon=False)
+    return figure
+
+
+def waterfall_chart(evaluation: Evaluation) -> Figure:
+    """Observed minus natural history's median expected change per patient, sorted (one bar each);
+    patients without both are left out."""
+    shown = sorted(
+        (
+            (p.study_code, p.change - p.expected_change)
+            for p in evaluation.patients
+            if p.change is not None and p.expected_change is not None
+        ),
+        key=lambda item: item[1],
+    )
+    figure = Figure(figsize=(max(7.0, 0.45 * len(shown) + 2.0), 4.2), dpi=100, layout="constrained")
+    axes: Axes = figure.add_subplot()
+    differences = [difference for _, difference in shown]
+    colours = ["#1f5fbf" if d >= 0 else "#b3412e" for d in differences]
+    axes.bar(range(len(shown)), differences, color=colours, alpha=0.8)
+    axes.axhline(0, color="#1d2433", linewidth=0.8)
+    axes.set_xticks(range(len(shown)), [code for code, _ in shown])
+    axes.tick_params(axis="x", labelrotation=90 if len(shown) > 12 else 0)
+    axes.set_xlim(-0.7, max(len(shown) - 0.3, 0.7))
+    axes.set_xlabel("patient (study code), sorted")
+    axes.set_ylabel("observed minus expected change\n(ALSFRS-R points)")
+    axes.set_title(
+        f"Observed minus natural history's expected change at {evaluation.time_point.months:g} months"
+    )
+    axes.grid(axis="y", alpha=0.3)
+    return figure
+
+
+def category_chart(evaluation: Evaluation) -> Figure:
+    """Patients in each known outcome category beside natural history's expected count for them."""
+    cohort = evaluation.cohort
+    names = [category.value for category in KNOWN]
+    observed = [cohort.counts[category] for category in KNOWN]
+    expected = [cohort.expected.get(category, 0.0) for category in KNOWN]
+    figure = Figure(figsize=(7.0, 3.8), dpi=100, layout="constrained")
+    axes: Axes = figure.add_subplot()
+    xs = range(len(names))
+    axes.bar([x - 0.2 for x in xs], observed, width=0.4, color="#1d2433", label="observed")
+    axes.bar([x + 0.2 for x in xs], expected, width=0.4, color="#1f5fbf", alpha=0.6,
+             label="expected under natural history")  # fmt: skip
+    axes.set_xticks(list(xs), names)
+    axes.set_xlabel(f"category at {evaluation.time_point.months:g} months")
+    axes.set_ylabel("patients")
+    axes.yaxis.set_major_locator(MaxNLocator(integer=True))
+    axes.set_title(f"Outcome categories ({cohort.known} with a known outcome)")
+    axes.grid(axis="y", alpha=0.3)
+    figure.legend(loc="outside lower center", ncols=2, fontsize="small", frameon=False)
+    if not evaluation.plan_locked:
+        axes.text(0.5, 0.5, "analysis plan not locked: no patient categorised", transform=axes.transAxes,
+                  ha="center", va="center", color="#5b6475")  # fmt: skip
+    return figure
 
 
 def to_svg(figure: Figure) -> str:

@@ -12,7 +12,7 @@ import math
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
 from alscell import __version__
@@ -21,7 +21,8 @@ from alscell.domain.analyses import Analyses
 from alscell.domain.evaluation import KNOWN, NUROWN_PLACEBO_RESPONDERS, Category, Evaluation
 from alscell.domain.stats.mixed_model import MixedModelFit
 from alscell.reports.figures import outcome_chart, survival_chart, to_svg
-from alscell.services import access, evaluation, protocols
+from alscell.reports.render import render_html, render_pdf
+from alscell.services import access, evaluation, protocols, reporting
 from alscell.storage.models import User
 from alscell.web.deps import NaturalHistoryDep, SafetyReferenceDep, SessionDep, TodayDep
 from alscell.web.pages.common import PageUser, render
@@ -54,6 +55,30 @@ def results_page(
     context = _context(session, protocol_id, result, user)
     return render(request, "results/program.html", user=user,
                   title=f"Results: {result.protocol_id} v{result.protocol_version}", **context)  # fmt: skip
+
+
+@router.get("/results/{protocol_id}/report.html", response_class=HTMLResponse)
+def report_html(
+    protocol_id: int, user: PageUser, session: SessionDep, today: TodayDep, model: NaturalHistoryDep,
+    reference: SafetyReferenceDep,
+) -> HTMLResponse:  # fmt: skip
+    """The program report as one self-contained HTML page (same permission as the results page)."""
+    report = reporting.program_report(session, protocol_id=protocol_id, by=user, today=today, model=model,
+                                      safety_reference=reference)  # fmt: skip
+    return HTMLResponse(render_html(report))
+
+
+@router.get("/results/{protocol_id}/report.pdf")
+def report_pdf(
+    protocol_id: int, user: PageUser, session: SessionDep, today: TodayDep, model: NaturalHistoryDep,
+    reference: SafetyReferenceDep,
+) -> Response:  # fmt: skip
+    """The program report as a PDF, offered as a download named after the protocol and the cut-off."""
+    report = reporting.program_report(session, protocol_id=protocol_id, by=user, today=today, model=model,
+                                      safety_reference=reference)  # fmt: skip
+    name = f"report-{report.evaluation.protocol_id}-{report.provenance.data_cutoff}.pdf"
+    return Response(render_pdf(report), media_type="application/pdf",
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'})  # fmt: skip
 
 
 def _context(session: Session, protocol_id: int, result: Evaluation, user: User) -> dict[str, Any]:
