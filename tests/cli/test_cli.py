@@ -1,21 +1,18 @@
-"""The ``alscell`` command line: demo, scoring, prediction, errors and exit codes."""
+"""The ``alscell`` command line: help, scoring, prediction, errors and exit codes (the demo has its own
+tests in test_demo.py)."""
 
 from __future__ import annotations
 
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
 from alscell import __version__
 from alscell.cli import app
-from alscell.cli.demo import read_patients
 
-SAMPLE = Path(__file__).parents[2] / "src" / "alscell" / "cli" / "samples" / "demo-patients.csv"
-HEADER = SAMPLE.read_text(encoding="utf-8").splitlines()[0]
 NORMAL = [
     f"{key}=4"
     for key in ("q1", "q2", "q3", "q4", "q5a", "q6", "q7", "q8", "q9", "q10", "q11", "q12")
@@ -39,73 +36,6 @@ def test_no_arguments_shows_help(runner):
 
     assert "demo" in result.output
     assert "alsfrs" in result.output
-
-
-def test_demo_scores_every_sample_patient(runner):
-    result = runner.invoke(app, ["demo"])
-
-    assert result.exit_code == 0, result.output
-    for code in ("DEMO-01", "DEMO-02", "DEMO-03", "DEMO-04", "DEMO-05", "DEMO-06"):
-        assert code in result.output
-    assert "not a forecast for one person" in result.output
-
-
-def test_demo_rows_show_the_stages_of_the_sample(runner):
-    # DEMO-03 has a gastrostomy and no NIV -> 4A; DEMO-04 uses NIV (q12 = 2) -> 4B and has lost
-    # speech but can still write, so MiToS counts swallowing and breathing only (AND rule) -> 2.
-    lines = {line.split()[1]: line for line in runner.invoke(app, ["demo"]).output.splitlines()
-             if line.startswith("│ DEMO")}  # fmt: skip
-
-    assert "│     4A │     1 │" in lines["DEMO-03"]
-    assert "│     4B │     2 │" in lines["DEMO-04"]
-
-
-def test_demo_reports_every_bad_cell_with_row_and_column(runner, tmp_path):
-    rows = [
-        HEADER,
-        "P1,60,spinal,definite,no,2025-01-01,2025-06-01,2025-08-01,80,4,4,4,4,4,,4,4,4,4,4,4,4",
-        "P2,sixty,lumbar,definite,maybe,2025-01-01,2025-13-01,2025-08-01,80,4,4,4,4,4,3,4,4,4,4,9,4,4",
-    ]
-    path = tmp_path / "ratings.csv"
-    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
-
-    result = runner.invoke(app, ["demo", "--ratings", str(path)])
-
-    assert result.exit_code == 1
-    message = result.stderr
-    for place in ("row 3, column age_at_onset_years", "row 3, column site_of_onset",
-                  "row 3, column ftd", "row 3, column diagnosis_on", "row 3, column q5a/q5b",
-                  "row 3, column q10"):  # fmt: skip
-        assert place in message
-    assert "row 2" not in message
-
-
-def test_demo_reports_missing_columns(runner, tmp_path):
-    path = tmp_path / "ratings.csv"
-    path.write_text("patient,onset_on\nP1,2025-01-01\n", encoding="utf-8")
-
-    result = runner.invoke(app, ["demo", "--ratings", str(path)])
-
-    assert result.exit_code == 1
-    assert "ratings.csv, header: missing columns: age_at_onset_years" in result.stderr
-
-
-def test_demo_names_the_patient_when_a_model_refuses_a_value(runner, tmp_path):
-    row = "P9,60,spinal,definite,no,2025-01-01,2024-12-01,2025-08-01,0,4,4,4,4,4,,4,4,4,4,4,4,4"
-    path = tmp_path / "ratings.csv"
-    path.write_text(f"{HEADER}\n{row}\n", encoding="utf-8")
-
-    result = runner.invoke(app, ["demo", "--ratings", str(path)])
-
-    assert result.exit_code == 1
-    assert "P9, diagnostic_delay_months" in result.stderr
-    assert "P9, vital_capacity_percent" in result.stderr
-
-
-def test_sample_file_reads_cleanly():
-    patients = read_patients(SAMPLE)
-
-    assert [p.code for p in patients] == [f"DEMO-0{i}" for i in range(1, 7)]
 
 
 def test_alsfrs_score_as_json(runner):

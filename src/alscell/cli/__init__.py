@@ -15,8 +15,10 @@ from alscell.cli.demo import demo
 from alscell.cli.evaluate import evaluate
 from alscell.cli.power import power
 from alscell.cli.protocol import protocol_app
+from alscell.cli.report import report
 from alscell.cli.scales import alsfrs_app, encals_app
 from alscell.cli.serve import serve
+from alscell.cli.synth import synth
 from alscell.cli.users import site_app, token_app, user_app
 
 __all__ = ["app", "main"]
@@ -41,6 +43,8 @@ app.add_typer(token_app, name="token")
 app.command("serve")(serve)
 app.command("evaluate")(evaluate)
 app.command("power")(power)
+app.command("report")(report)
+app.command("synth")(synth)
 
 
 def _show_version(value: bool) -> None:

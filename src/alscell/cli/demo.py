@@ -1,234 +1,180 @@
-"""``alscell demo``: the clinical scales core at work on a small sample of fictional patients.
+"""``alscell demo``: the whole program on synthetic patients, its reports, then the web app.
 
-Reads a ratings CSV (the packaged sample by default), scores each ALSFRS-R rating, computes ΔFS,
-progressor category, King's and MiToS stages and the ENCALS prediction, and prints them with the
-caveats a reader needs. Every problem in the file is reported with its row and column.
+Creates a fresh SQLite database (only the demo's own file is ever replaced), loads the seed protocol,
+creates the demo's users and prints their passwords once, takes fifteen synthetic patients with sporadic
+ALS through screening, treatment and 6 months of follow-up by calling the services
+(:mod:`alscell.services.demo`), evaluates the program, writes ``report.html`` and ``report.pdf``, and
+unless ``--no-serve`` serves the web app on that database. The synthetic patients decline as natural
+history predicts unless ``--effect`` simulates a slowing. Any failure exits non-zero with one line
+naming the step.
 """
 
 from __future__ import annotations
 
-import csv
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
-from datetime import date
-from importlib import resources
+import os
+import sqlite3
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 import typer
+import uvicorn
+from rich.progress import Progress
 from rich.table import Table
 
-from alscell.cli.console import make_console, reported_errors
-from alscell.domain import alsfrs, encals, progression, staging
-from alscell.domain.months import months_between
-from alscell.errors import InvalidImport, InvalidInput, Problem
+from alscell.cli.console import EXIT_FAILURE, make_console
+from alscell.reports.render import render_html, render_pdf
+from alscell.services.demo import DemoSummary, run_demo
+from alscell.services.evaluation import DEFAULT_SEED
+from alscell.services.reporting import program_report
+from alscell.storage import migrate
+from alscell.storage.comparator_files import builtin_natural_history, builtin_safety_reference
+from alscell.storage.session import make_engine, make_session_factory
 
-SAMPLE = "demo-patients.csv"
-_YES_NO = {"yes": True, "no": False}
-_SITES = {"bulbar": True, "spinal": False}
-_EL_ESCORIAL = ("definite", "probable", "probable-laboratory-supported", "possible", "suspected")
-_DEFINITE = {category: category == "definite" for category in _EL_ESCORIAL}
-_ITEM_COLUMNS = tuple(item.key for item in alsfrs.ITEMS)
-_COLUMNS = ("patient", "age_at_onset_years", "site_of_onset", "el_escorial", "ftd", "onset_on",
-            "diagnosis_on", "rated_on", "vital_capacity_percent", *_ITEM_COLUMNS)  # fmt: skip
-_HORIZON_MONTHS = 12
+__all__ = ["demo"]
+
+T = TypeVar("T")
+DEMO_MARK = "alscell-demo"
+"""Written into the demo database (SQLite application_id via a table name): only such a file is replaced."""
 
 
-@dataclass(frozen=True, slots=True)
-class DemoPatient:
-    """One row of the demo file: a patient's baseline facts and one ALSFRS-R rating."""
-
-    code: str
-    age_at_onset_years: float
-    bulbar_onset: bool
-    definite_el_escorial: bool
-    ftd: bool
-    onset_on: date
-    diagnosis_on: date
-    rated_on: date
-    vital_capacity_percent: float
-    items: Mapping[str, object]
+class DemoFailed(Exception):
+    """A step of the demo failed; the message names the step."""
 
 
 def demo(
-    ratings: Annotated[
-        Path | None,
-        typer.Option(help="A ratings CSV in the demo's format; default: the packaged sample."),
-    ] = None,
-) -> None:
-    """Score a sample of fictional patients with the clinical scales core and print the results."""
-    with reported_errors():
-        if ratings is None:
-            with resources.as_file(resources.files("alscell.cli") / "samples" / SAMPLE) as path:
-                patients = read_patients(path)
-        else:
-            patients = read_patients(ratings)
-        table = build_table(patients)
+    db: Annotated[Path, typer.Option(help="The demo's SQLite file, created afresh.")] = Path("alscell-demo.sqlite3"),
+    out: Annotated[Path, typer.Option(help="Folder for report.html and report.pdf.")] = Path("demo-output"),
+    seed: Annotated[int, typer.Option(help="Seed of the synthetic patients and of the evaluation.")] = DEFAULT_SEED,
+    effect: Annotated[float, typer.Option(min=0.0, max=0.9, help="Simulated slowing of decline after the first "
+                                          "dose (0 = none, the default; 0.3 = 30 % slower). Never an observed effect.")] = 0.0,
+    serve: Annotated[bool, typer.Option("--serve/--no-serve", help="Serve the web app afterwards.")] = True,
+    host: Annotated[str, typer.Option(help="Address to serve on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port to serve on.")] = 8000,
+    patients: Annotated[int, typer.Option(min=5, max=99, help="How many synthetic patients.")] = 15,
+    daily_care: Annotated[bool, typer.Option(hidden=True, help="Record the daily IV and rehabilitation "
+                                             "sessions (--no-daily-care: faster, for tests).")] = True,
+) -> None:  # fmt: skip
+    """Run the whole program on 15 synthetic patients, write its reports, then serve the web app."""
     console = make_console()
-    console.print(table)
-    for line in CAVEATS:
-        console.print(f"- {line}")
-
-
-CAVEATS = (
-    "ΔFS assumes a linear fall from 48 at onset and predicts later decline only weakly (clinical.md §2).",
-    "King's stage is estimated from ALSFRS-R (Balendra 2014): 2A and 2B cannot be told apart (§3).",
-    "ENCALS: coefficient set without C9orf72, odds scale (the paper's scale is unverified, §5.4); "
-    "ΔFS taken at the rating shown.",
-    "A predicted median is a population figure: about half of patients live between half and twice "
-    "it (Knibb 2016; §6). It is not a forecast for one person.",
-    f"'{_HORIZON_MONTHS} mo later' is the predicted event-free probability {_HORIZON_MONTHS} months "
-    "after the rating, given survival to the rating (§5.5).",
-)
-
-
-def build_table(patients: list[DemoPatient]) -> Table:
-    """One row per patient with scores, stages and the ENCALS prediction."""
-    table = Table(title="ALSFRS-R, staging and ENCALS prediction (fictional sample patients)")
-    headers = ("patient", "rated", "ALSFRS-R", "B/FM/GM/R", "ΔFS /mo", "progressor", "King's",
-               "MiToS", "ENCALS LP", "median mo", f"{_HORIZON_MONTHS} mo later")  # fmt: skip
-    for header in headers:
-        table.add_column(header, justify="left" if header in ("patient", "rated") else "right")
-    problems: list[Problem] = []
-    for patient in patients:
-        try:
-            table.add_row(*describe(patient))
-        except InvalidInput as error:
-            problems.extend(
-                Problem(f"{patient.code}, {p.location}", p.message) for p in error.problems
-            )
-    if problems:
-        raise InvalidInput(problems, subject="demo patients")
-    return table
-
-
-def describe(patient: DemoPatient) -> tuple[str, ...]:
-    """The table cells for one patient."""
-    result = alsfrs.score(patient.items)
-    rate = progression.delta_fs(result.total, patient.onset_on, patient.rated_on)
-    lp = encals.linear_predictor(
-        age_at_onset_years=patient.age_at_onset_years,
-        delta_fs=rate,
-        diagnostic_delay_months=months_between(patient.onset_on, patient.diagnosis_on),
-        vital_capacity_percent=patient.vital_capacity_percent,
-        bulbar_onset=patient.bulbar_onset,
-        definite_el_escorial=patient.definite_el_escorial,
-        ftd=patient.ftd,
-    )
-    median = encals.median_survival_months(lp)
-    survived = months_between(patient.onset_on, patient.rated_on)
-    later = encals.conditional_survival(lp, survived + _HORIZON_MONTHS, survived)
-    domains = "/".join(str(value) for value in result.domains.values())
-    return (
-        patient.code,
-        patient.rated_on.isoformat(),
-        f"{result.total}{' (5b)' if result.gastrostomy else ''}",
-        domains,
-        f"{rate:.2f}",
-        str(progression.progressor_category(rate)),
-        str(staging.kings_stage(patient.items)),
-        str(staging.mitos_stage(patient.items)),
-        f"{lp:.2f}",
-        "not reached" if median is None else f"{median:.1f}",
-        f"{later:.0%}",
-    )
-
-
-def read_patients(path: Path) -> list[DemoPatient]:
-    """Read and check every row of a demo ratings CSV; raise one error listing every problem."""
-    patients: list[DemoPatient] = []
-    problems: list[Problem] = []
-    with path.open(newline="", encoding="utf-8") as handle:
-        for row_number, row in _rows(handle, path.name, problems):
-            where = f"{path.name}, row {row_number}"
-            try:
-                patients.append(_patient(row, where))
-            except InvalidInput as error:
-                problems.extend(error.problems)
-    if problems:
-        raise InvalidImport(problems, source=path.name)
-    return patients
-
-
-def _rows(
-    handle: Iterator[str], name: str, problems: list[Problem]
-) -> Iterator[tuple[int, dict[str, str]]]:
-    reader = csv.DictReader(handle)
-    missing = [column for column in _COLUMNS if column not in (reader.fieldnames or ())]
-    if missing:
-        problems.append(Problem(f"{name}, header", f"missing columns: {', '.join(missing)}"))
-        return
-    yield from enumerate(reader, start=2)  # row 1 is the header
-
-
-def _patient(row: Mapping[str, str], where: str) -> DemoPatient:
-    problems: list[Problem] = []
-    fields = _Fields(row, where, problems)
-    items: dict[str, object] = {}
-    for key in _ITEM_COLUMNS:
-        raw = (row.get(key) or "").strip()
-        if raw:
-            items[key] = int(raw) if raw.isdigit() else raw
     try:
-        alsfrs.validate(items)
-    except InvalidInput as error:
-        problems.extend(Problem(f"{where}, column {p.location}", p.message) for p in error.problems)
-    patient = DemoPatient(
-        code=fields.text("patient"),
-        age_at_onset_years=fields.number("age_at_onset_years"),
-        bulbar_onset=fields.choice("site_of_onset", _SITES),
-        definite_el_escorial=fields.choice("el_escorial", _DEFINITE),
-        ftd=fields.choice("ftd", _YES_NO),
-        onset_on=fields.day("onset_on"),
-        diagnosis_on=fields.day("diagnosis_on"),
-        rated_on=fields.day("rated_on"),
-        vital_capacity_percent=fields.number("vital_capacity_percent"),
-        items=items,
+        url = _step("creating the database", lambda: _fresh_database(db))
+        summary = _run(url, seed, effect, patients, daily_care)
+        _show_users(summary)
+        paths = _step("writing the reports", lambda: _write_reports(url, summary, out))
+    except DemoFailed as failure:
+        typer.echo(f"error: {failure}", err=True)
+        raise typer.Exit(EXIT_FAILURE) from failure
+    console.print(f"{len(summary.patients)} synthetic patients ({len(summary.treated)} treated, "
+                  f"{len(summary.ineligible)} ineligible); data cut-off {summary.data_cutoff}.")  # fmt: skip
+    for path in paths:
+        console.print(f"Wrote {path}")
+    if serve:
+        _serve(url, host, port)
+
+
+def _step(name: str, action: Callable[[], T]) -> T:
+    try:
+        return action()
+    except Exception as error:  # any failure becomes one line naming the step
+        raise DemoFailed(f"demo failed while {name}: {error}") from error
+
+
+def _fresh_database(path: Path) -> str:
+    """Create the demo database, replacing an earlier demo file but never any other file."""
+    if path.exists():
+        if not _is_demo_database(path):
+            raise DemoFailed(
+                f"{path} exists and is not an alscell demo database; choose another --db"
+            )
+        path.unlink()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    url = f"sqlite:///{path.resolve()}"
+    engine = make_engine(url)
+    try:
+        migrate.upgrade(engine)
+    finally:
+        engine.dispose()
+    with _sqlite(path) as connection:
+        connection.execute(
+            f"CREATE TABLE IF NOT EXISTS {DEMO_MARK.replace('-', '_')} (created INTEGER)"
+        )
+    return url
+
+
+def _is_demo_database(path: Path) -> bool:
+    try:
+        with _sqlite(path) as connection:
+            found = connection.execute(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
+                (DEMO_MARK.replace("-", "_"),),
+            ).fetchone()
+    except sqlite3.DatabaseError:
+        return False
+    return found is not None
+
+
+@contextmanager
+def _sqlite(path: Path) -> Iterator[sqlite3.Connection]:
+    connection = sqlite3.connect(path)
+    try:
+        with connection:
+            yield connection
+    finally:
+        connection.close()
+
+
+def _run(url: str, seed: int, effect: float, count: int, daily_care: bool) -> DemoSummary:
+    engine = make_engine(url)
+    try:
+        with (
+            make_session_factory(engine)() as session,
+            Progress(console=make_console()) as progress,
+        ):
+            task = progress.add_task("Synthetic patients through the program", total=count)
+
+            def advance(code: str) -> None:
+                progress.update(task, advance=1, description=f"Synthetic patients: {code} done")
+
+            return _step("running the program", lambda: run_demo(
+                session, model=builtin_natural_history(), seed=seed, effect=effect, count=count,
+                daily_care=daily_care, progress=advance))  # fmt: skip
+    finally:
+        engine.dispose()
+
+
+def _show_users(summary: DemoSummary) -> None:
+    table = Table(title="Demo users: sign in with these passwords (shown only now)")
+    for column in ("Username", "Role", "Name", "Password"):
+        table.add_column(column)
+    for user in summary.users:
+        table.add_row(user.username, user.role.value, user.full_name, user.password)
+    make_console().print(table)
+
+
+def _write_reports(url: str, summary: DemoSummary, out: Path) -> tuple[Path, Path]:
+    engine = make_engine(url)
+    try:
+        with make_session_factory(engine)() as session:
+            report = program_report(session, protocol_id=summary.protocol_id, by=None, today=summary.data_cutoff,
+                                    model=builtin_natural_history(), safety_reference=builtin_safety_reference(),
+                                    seed=summary.seed)  # fmt: skip
+    finally:
+        engine.dispose()
+    out.mkdir(parents=True, exist_ok=True)
+    html, pdf = out / "report.html", out / "report.pdf"
+    html.write_text(render_html(report), encoding="utf-8")
+    pdf.write_bytes(render_pdf(report))
+    return html, pdf
+
+
+def _serve(url: str, host: str, port: int) -> None:
+    """Serve the web app on the demo database (plain http on this machine: cookies not HTTPS-only)."""
+    os.environ.update(
+        ALSCELL_DATABASE_URL=url, ALSCELL_COOKIE_SECURE="false", ALSCELL_ENVIRONMENT="development"
     )
-    if problems:
-        raise InvalidInput(problems)
-    return patient
-
-
-@dataclass
-class _Fields:
-    """Reads typed cells from one row, noting each problem with its row and column."""
-
-    row: Mapping[str, str]
-    where: str
-    problems: list[Problem]
-
-    def text(self, column: str) -> str:
-        value = (self.row.get(column) or "").strip()
-        if not value:
-            self._problem(column, "must not be empty")
-        return value
-
-    def number(self, column: str) -> float:
-        raw = self.text(column)
-        try:
-            return float(raw)
-        except ValueError:
-            if raw:
-                self._problem(column, f"not a number: {raw!r}")
-            return float("nan")
-
-    def day(self, column: str) -> date:
-        raw = self.text(column)
-        try:
-            return date.fromisoformat(raw)
-        except ValueError:
-            if raw:
-                self._problem(column, f"not a date in YYYY-MM-DD form: {raw!r}")
-            return date.min
-
-    def choice(self, column: str, choices: Mapping[str, bool]) -> bool:
-        raw = self.text(column).lower()
-        if raw not in choices:
-            if raw:
-                self._problem(column, f"must be one of {', '.join(choices)}, got {raw!r}")
-            return False
-        return choices[raw]
-
-    def _problem(self, column: str, message: str) -> None:
-        self.problems.append(Problem(f"{self.where}, column {column}", message))
+    make_console().print(f"Serving the demo at http://{host}:{port}/ (Ctrl-C stops it)")
+    uvicorn.run(
+        "alscell.web.app:create_app", factory=True, host=host, port=port, log_level="warning"
+    )
