@@ -300,7 +300,8 @@ def _profile(run: _Run, index: int, day0: date) -> _Profile:
         vital_capacity=44.0 if index == LOW_VITAL_CAPACITY else float(round(rng.uniform(65, 98))),
         weight_kg=float(round(rng.uniform(55, 90), 1)),
         delta_fs=delta_fs,
-        true_baseline=max(36.0, MAX_TOTAL - delta_fs * months_to_run_in),  # eligible at screening (>= 24)
+        # high enough to stay eligible at screening (ALSFRS-R >= 24) three months later
+        true_baseline=max(36.0, MAX_TOTAL - delta_fs * months_to_run_in),
     )
 
 
