@@ -184,6 +184,17 @@ class ProtocolViolation(SafetyCheckFailed):
     headline = "outside the protocol"
 
 
+class DatabaseNotReady(AlscellError):
+    """Raised when the database's schema is not the one this version of alscell needs."""
+
+    def __init__(self, current: str | None, needed: str | None) -> None:
+        self.current, self.needed = current, needed
+        at = f"at revision {current}" if current else "empty (no alscell tables)"
+        super().__init__(
+            f"the database is {at}; this alscell needs revision {needed}: run 'alscell db upgrade'"
+        )
+
+
 class InsufficientData(AlscellError):
     """Raised when an analysis lacks what it needs (too few ratings or events, a missing predictor)."""
 

@@ -140,3 +140,19 @@ def test_a_database_without_patients_says_what_to_name(tmp_path, monkeypatch):
         "--protocol: name the protocol version to evaluate; versions with patients: none"
         in result.stderr
     )
+
+
+@pytest.mark.parametrize("command", [["evaluate"], ["report", "--out", "r.html"], ["user", "list"]])
+def test_a_database_never_upgraded_says_to_upgrade_it(tmp_path, monkeypatch, command):
+    """A new file (or an old schema) is named with the fix, not a database error from deep inside."""
+    monkeypatch.setenv("ALSCELL_DATABASE_URL", f"sqlite:///{tmp_path / 'new.sqlite3'}")
+    monkeypatch.chdir(tmp_path)
+
+    result = CliRunner().invoke(app, command)
+
+    assert result.exit_code == 1
+    assert result.stderr.strip() == (
+        "error: the database is empty (no alscell tables); this alscell needs revision "
+        f"{migrate.head_revision()}: run 'alscell db upgrade'"
+    )
+    assert not (tmp_path / "r.html").exists()

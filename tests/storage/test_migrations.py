@@ -13,6 +13,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
 import alscell.storage.models  # noqa: F401 - registers every table on the metadata
+from alscell.errors import DatabaseNotReady
 from alscell.storage import migrate
 from alscell.storage.base import Base
 from alscell.storage.session import make_engine
@@ -106,3 +107,18 @@ def test_downgrade_to_base_removes_every_table_and_upgrade_rebuilds_them(fresh_e
     assert table_names(fresh_engine) == {*ALSCELL_TABLES, "alembic_version"}
     assert audit_head(fresh_engine) == (1, 0, "0" * 64)
     assert migrate.current_revision(fresh_engine) == migrate.head_revision()
+
+
+def test_only_the_head_revision_is_ready(empty_engine: sa.Engine) -> None:
+    with pytest.raises(DatabaseNotReady, match=r"the database is empty \(no alscell tables\)"):
+        migrate.require_current(empty_engine)
+
+    migrate.upgrade(empty_engine)
+    migrate.require_current(empty_engine)  # at head: nothing to say
+
+    with empty_engine.begin() as connection:
+        connection.execute(sa.text("UPDATE alembic_version SET version_num = 'an-older-one'"))
+    with pytest.raises(
+        DatabaseNotReady, match="at revision an-older-one; this alscell needs revision"
+    ):
+        migrate.require_current(empty_engine)

@@ -27,6 +27,7 @@ from alscell.domain import evaluation as ev
 from alscell.domain.analyses import ANALYSIS_STEPS, Analyses
 from alscell.errors import InvalidInput, NotFound, Problem
 from alscell.services.evaluation import DEFAULT_SEED, evaluate_program, evaluation_protocols
+from alscell.storage import migrate
 from alscell.storage.comparator_files import natural_history_from, safety_reference_from
 from alscell.storage.models import Enrollment, ProtocolVersion, User
 from alscell.storage.session import make_engine, make_session_factory
@@ -58,6 +59,7 @@ def evaluate(
         reference = safety_reference_from(settings.safety_reference_file)
         engine = make_engine(settings.database_url)
         try:
+            migrate.require_current(engine)
             with make_session_factory(engine)() as session:
                 user = user_named(session, by)
                 protocol_id = protocol_to_evaluate(session, protocol, user)

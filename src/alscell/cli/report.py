@@ -24,6 +24,7 @@ from alscell.errors import InvalidInput, Problem
 from alscell.reports.render import render_html, render_pdf
 from alscell.services.evaluation import DEFAULT_SEED
 from alscell.services.reporting import program_report
+from alscell.storage import migrate
 from alscell.storage.comparator_files import natural_history_from, safety_reference_from
 from alscell.storage.session import make_engine, make_session_factory
 
@@ -62,6 +63,7 @@ def report(
         reference = safety_reference_from(settings.safety_reference_file)
         engine = make_engine(settings.database_url)
         try:
+            migrate.require_current(engine)
             with (
                 make_session_factory(engine)() as session,
                 Progress(transient=True, console=make_console()) as bar,

@@ -22,6 +22,7 @@ from alscell.config import load_settings
 from alscell.domain.access import Role
 from alscell.errors import InvalidInput, NotFound, Problem
 from alscell.services import admin, auth
+from alscell.storage import migrate
 from alscell.storage.models import Site, User
 from alscell.storage.session import make_engine, make_session_factory
 
@@ -39,6 +40,7 @@ ByOption = Annotated[
 def _session() -> Iterator[Session]:
     engine = make_engine(load_settings().database_url)
     try:
+        migrate.require_current(engine)
         with make_session_factory(engine)() as session:
             yield session
     finally:

@@ -10,7 +10,16 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
-__all__ = ["alembic_config", "current_revision", "downgrade", "head_revision", "upgrade"]
+from alscell.errors import DatabaseNotReady
+
+__all__ = [
+    "alembic_config",
+    "current_revision",
+    "downgrade",
+    "head_revision",
+    "require_current",
+    "upgrade",
+]
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -50,3 +59,10 @@ def head_revision() -> str | None:
     return ScriptDirectory.from_config(
         alembic_config(sa.create_engine("sqlite://"))
     ).get_current_head()
+
+
+def require_current(engine: sa.Engine) -> None:
+    """Raise :class:`~alscell.errors.DatabaseNotReady` unless the database is at the head revision."""
+    current, head = current_revision(engine), head_revision()
+    if current != head:
+        raise DatabaseNotReady(current, head)
