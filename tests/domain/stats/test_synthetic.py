@@ -159,7 +159,7 @@ def test_death_after_baseline_follows_the_conditional_log_normal(
     model: nh.NaturalHistoryModel,
 ) -> None:
     since_onset = np.full(40_000, 12.0)
-    deaths = syn.death_months(model, since_onset, np.random.default_rng(5))
+    deaths = nh.simulate_death_months(model, since_onset, np.random.default_rng(5))
     expected = nh.death_probability(model, months_since_onset=12.0, months=12.0)
     share = (deaths <= 12.0).mean()
     assert abs(share - expected) < 4 * math.sqrt(expected * (1 - expected) / len(deaths))

@@ -61,7 +61,7 @@ from typing import Final, TypeAlias
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.stats import mannwhitneyu, norm, rankdata
+from scipy.stats import mannwhitneyu, rankdata
 
 from alscell.domain.alsfrs import MAX_TOTAL
 from alscell.domain.stats import natural_history as nh
@@ -391,23 +391,6 @@ def resampled_baselines(totals: Floats, months_since_onset: Floats) -> BaselineD
     return draw
 
 
-def _death_months(
-    model: nh.NaturalHistoryModel, months_since_onset: NDArray[np.float64], rng: np.random.Generator
-) -> NDArray[np.float64]:
-    """Months from baseline to death: log-normal from onset, conditional on being alive at baseline.
-
-    Inverse transform: with S the log-normal survival from onset and u uniform on (0, 1], the time from
-    onset is S⁻¹(u · S(a)) for a patient alive a months after onset (clinical.md §5.5, §6).
-    """
-    median = model.survival.median_from_onset_months.value
-    log_sd = model.survival.log_sd.value
-    alive_at_baseline = norm.sf(np.log(months_since_onset / median) / log_sd)
-    u = 1.0 - rng.random(len(months_since_onset))  # (0, 1]: u = 1 is death at baseline
-    from_onset = median * np.exp(log_sd * norm.isf(u * alive_at_baseline))
-    after = np.where(alive_at_baseline > 0, from_onset - months_since_onset, 0.0)
-    return np.asarray(np.maximum(after, 0.0), dtype=np.float64)  # rounding can give −1e-15
-
-
 def simulate_comparator(
     model: nh.NaturalHistoryModel,
     *,
@@ -439,6 +422,6 @@ def simulate_comparator(
         raise ValueError(f"baselines returned {drawn.totals.shape[0]} patients, not {n}")
     ratings = nh.simulate_ratings(model, true_baselines=drawn.totals, months=[0.0, months], rng=rng)
     changes = (ratings[:, 1] - ratings[:, 0]).astype(np.float64)
-    death_months = _death_months(model, drawn.months_since_onset, rng)
+    death_months = nh.simulate_death_months(model, drawn.months_since_onset, rng)
     died = death_months <= months
     return Outcomes(months, np.where(died, death_months, np.nan), np.where(died, np.nan, changes))

@@ -60,6 +60,7 @@ __all__ = [
     "parse_natural_history",
     "population_delta_fs",
     "simulate_changes",
+    "simulate_death_months",
     "simulate_ratings",
 ]
 
@@ -385,3 +386,22 @@ def death_probability(
     if survived == 0.0:
         return 1.0
     return 1.0 - alive(later) / survived
+
+
+def simulate_death_months(
+    model: NaturalHistoryModel, months_since_onset: NDArray[np.float64], rng: np.random.Generator
+) -> NDArray[np.float64]:
+    """Months from baseline to death, tracheostomy or permanent ventilation: the model's log-normal time
+    from onset, conditional on being alive at baseline (clinical.md §5.5, §6).
+
+    Inverse transform: with S the log-normal survival from onset and u uniform on (0, 1], the time from
+    onset is S⁻¹(u · S(a)) for a patient alive a months after onset. A patient whose survival from onset
+    underflows to 0 (implausibly long since onset) dies at baseline.
+    """
+    median = model.survival.median_from_onset_months.value
+    log_sd = model.survival.log_sd.value
+    alive_at_baseline = norm.sf(np.log(months_since_onset / median) / log_sd)
+    u = 1.0 - rng.random(len(months_since_onset))  # (0, 1]: u = 1 is death at baseline
+    from_onset = median * np.exp(log_sd * norm.isf(u * alive_at_baseline))
+    after = np.where(alive_at_baseline > 0, from_onset - months_since_onset, 0.0)
+    return np.asarray(np.maximum(after, 0.0), dtype=np.float64)  # rounding can give −1e-15

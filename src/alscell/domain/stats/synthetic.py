@@ -17,7 +17,8 @@ simulated slowing is an input, not a finding. Every patient's baseline visit is 
     ratings          natural_history.simulate_ratings at the visit months, with the patient's ΔFS and,
                      optionally, a slowing s from a treatment start month
     event            death, tracheostomy or permanent ventilation: the model's log-normal time from
-                     onset conditional on being alive at baseline (as cafs._death_months, clinical.md §5.5);
+                     onset conditional on being alive at baseline
+                     (natural_history.simulate_death_months; clinical.md §5.5);
                      a tracheostomy with probability 0.10 of events, else death          ASSUMED
     censoring        alive at the last scheduled visit: censored there; nobody drops out
     VC % predicted   Normal(85, 15) at baseline; per-patient decline Normal(2.24, 1.5) %/month
@@ -42,7 +43,6 @@ from typing import Final
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.stats import norm
 
 from alscell.domain.alsfrs import MAX_TOTAL
 from alscell.domain.months import DAYS_PER_MONTH
@@ -58,7 +58,6 @@ __all__ = [
     "ElEscorial",
     "Event",
     "Table",
-    "death_months",
     "synthesize",
     "visit_schedule",
 ]
@@ -209,20 +208,6 @@ class CohortChunk:
         return np.floor((day - self.birth_day) / DAYS_PER_YEAR)
 
 
-def death_months(
-    model: nh.NaturalHistoryModel, months_since_onset: NDArray[np.float64], rng: np.random.Generator
-) -> NDArray[np.float64]:
-    """Months from baseline to death: the model's log-normal from onset, conditional on being alive at
-    baseline, by inverse transform (the approach of cafs._death_months; clinical.md §5.5, §6)."""
-    median = model.survival.median_from_onset_months.value
-    log_sd = model.survival.log_sd.value
-    alive_at_baseline = norm.sf(np.log(months_since_onset / median) / log_sd)
-    u = 1.0 - rng.random(len(months_since_onset))
-    from_onset = median * np.exp(log_sd * norm.isf(u * alive_at_baseline))
-    after = np.where(alive_at_baseline > 0, from_onset - months_since_onset, 0.0)
-    return np.asarray(np.maximum(after, 0.0), dtype=np.float64)
-
-
 def synthesize(
     model: nh.NaturalHistoryModel,
     spec: CohortSpec,
@@ -265,7 +250,7 @@ def _chunk(
     alsfrs = nh.simulate_ratings(model, true_baselines=true_baselines, months=months, rng=rng,
                                  delta_fs=dfs, slowing=spec.slowing,
                                  treated_from_months=spec.treatment_start_months)  # fmt: skip
-    dies_after = death_months(model, since_onset, rng)
+    dies_after = nh.simulate_death_months(model, since_onset, rng)
     trach = rng.random(n) < a.tracheostomy_share
     vc = _vital_capacity(a, months, n, rng)
     end = months[-1]
