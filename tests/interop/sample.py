@@ -318,6 +318,8 @@ def sample_dataset(*, identified: bool = True) -> ClinicalDataset:
                 aware_on=date(2026, 1, 20),
                 administration_activity_id="lp",
                 administration_given_on=date(2026, 1, 19),
+                protocol_key=KEY,
+                protocol_version=VERSION,
             ),
             AdverseEventRecord(
                 study_code=a,
@@ -336,6 +338,8 @@ def sample_dataset(*, identified: bool = True) -> ClinicalDataset:
                 complete_report_due_on=date(2026, 7, 6),
                 sponsor_reported_on=date(2026, 6, 22),
                 regulator_reported_on=date(2026, 6, 27),
+                protocol_key=KEY,
+                protocol_version=VERSION,
             ),
         ),
     )

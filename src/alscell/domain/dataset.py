@@ -376,6 +376,8 @@ class AdverseEventRecord(Record):
     complete_report_sent_on: date | None = None
     administration_activity_id: str | None = None
     administration_given_on: date | None = None
+    protocol_key: str | None = None
+    protocol_version: str | None = None
 
 
 RECORD_TYPES: Final[tuple[type[Record], ...]] = (
@@ -532,10 +534,13 @@ def _enrollment_references(dataset: ClinicalDataset) -> Iterator[Problem]:
         (record.study_code, record.protocol_key, record.protocol_version)
         for record in dataset.enrollments
     }
-    records: list[AdministrationRecord | ScheduleEventRecord | PlannedActivityRecord] = [
+    records: list[
+        AdministrationRecord | ScheduleEventRecord | PlannedActivityRecord | AdverseEventRecord
+    ] = [
         *dataset.administrations, *dataset.schedule_events, *dataset.planned_activities,
     ]  # fmt: skip
-    for record in records:
+    events = [event for event in dataset.adverse_events if event.protocol_key is not None]
+    for record in [*records, *events]:
         if (record.study_code, record.protocol_key, record.protocol_version) not in enrollments:
             yield Problem(
                 record.where("protocol_version"),
