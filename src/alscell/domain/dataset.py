@@ -26,6 +26,7 @@ from alscell.domain import alsfrs
 from alscell.domain.adverse_events import Causality
 from alscell.domain.dosing import TestResult
 from alscell.domain.lifecycle import PatientStatus
+from alscell.domain.protocol import ActivityKind
 from alscell.errors import InvalidImport, InvalidInput, Problem
 
 __all__ = [
@@ -569,6 +570,9 @@ def _values(dataset: ClinicalDataset) -> Iterator[Problem]:
         yield from _rating_problems(rating)
     for event in dataset.adverse_events:
         yield from _event_problems(event)
+    kinds = {kind.value for kind in ActivityKind}
+    for record in (*dataset.administrations, *dataset.planned_activities):
+        yield from _member(record, "kind", record.kind, kinds)
     yield from _measurement_problems(dataset)
 
 
