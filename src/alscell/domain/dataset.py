@@ -571,7 +571,10 @@ def _values(dataset: ClinicalDataset) -> Iterator[Problem]:
     for event in dataset.adverse_events:
         yield from _event_problems(event)
     kinds = {kind.value for kind in ActivityKind}
-    for record in (*dataset.administrations, *dataset.planned_activities):
+    scheduled: list[AdministrationRecord | PlannedActivityRecord] = [
+        *dataset.administrations, *dataset.planned_activities,
+    ]  # fmt: skip
+    for record in scheduled:
         yield from _member(record, "kind", record.kind, kinds)
     yield from _measurement_problems(dataset)
 
