@@ -13,7 +13,7 @@ from typer.testing import CliRunner, Result
 from alscell.cli import app
 from alscell.services import admin, assessments, dosing, protocols
 from alscell.storage import migrate
-from alscell.storage.models import AlsfrsRating, Patient, PatientIdentity
+from alscell.storage.models import AlsfrsRating, Patient, PatientIdentity, ProtocolVersion
 from alscell.storage.protocol_files import builtin_protocol_path
 from alscell.storage.session import make_engine, make_session_factory
 from tests.factories import NOW
@@ -134,3 +134,18 @@ def test_only_an_administrator_imports(run, source, target, tmp_path):
     result = run(target, "import", "csv", str(out), "--by", "nobody")
     assert result.exit_code == 1
     assert "nobody" in result.stderr
+
+
+def test_protocol_load_stores_a_version_once(run, tmp_path):
+    url = _database(tmp_path, "fresh.sqlite3")
+    engine = make_engine(url)
+    with make_session_factory(engine)() as session:
+        admin.create_first_admin(session, username="boss", full_name="Boss", now=NOW)
+    engine.dispose()
+    loaded = run(url, "protocol", "load", "als-nsc-4lp", "--by", "boss")
+    assert loaded.exit_code == 0, loaded.output
+    assert "Loaded als-nsc-4lp" in loaded.stdout
+    assert _count(url, ProtocolVersion) == 1
+    again = run(url, "protocol", "load", "als-nsc-4lp", "--by", "boss")
+    assert again.exit_code == 1
+    assert _count(url, ProtocolVersion) == 1

@@ -1,10 +1,10 @@
-"""``alscell protocol``: check a protocol file, print a patient's calendar, book a cohort."""
+"""``alscell protocol``: check a protocol file, load it, print a patient's calendar, book a cohort."""
 
 from __future__ import annotations
 
 import json
 from dataclasses import asdict
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -13,13 +13,20 @@ from rich.markup import escape
 from rich.table import Table
 
 from alscell.cli.console import make_console, reported_errors
+from alscell.cli.evaluate import user_named
+from alscell.config import load_settings
 from alscell.domain.booking import Capacity, propose_starts
 from alscell.domain.protocol import Protocol
 from alscell.domain.scheduling import ItemStatus, Plan, ScheduledActivity, plan_schedule
 from alscell.errors import InvalidInput, Problem
+from alscell.services.protocols import load_protocol_version
+from alscell.storage import migrate
 from alscell.storage.protocol_files import builtin_protocols, read_protocol
+from alscell.storage.session import make_engine, make_session_factory
 
-protocol_app = typer.Typer(help="Protocols: check a file, print a calendar, book a cohort.")
+protocol_app = typer.Typer(
+    help="Protocols: check a file, load it into the database, print a calendar, book a cohort."
+)
 
 ProtocolArg = Annotated[
     str, typer.Argument(help="A protocol YAML file, or the id of a built-in protocol (see 'list').")
@@ -49,6 +56,35 @@ def check(protocol_file: ProtocolArg) -> None:
     for line in summarize(protocol):
         console.print(line)
     console.print(f"OK: {protocol.id} v{protocol.version} is a valid protocol.")
+
+
+@protocol_app.command("load")
+def load(
+    protocol_file: ProtocolArg,
+    by: Annotated[str, typer.Option("--by", help="The administrator loading it.")],
+) -> None:
+    """Store a protocol version in the database (validated; a key and version are stored once)."""
+    with reported_errors():
+        path = Path(protocol_file)
+        if not path.exists() and protocol_file in builtin_protocols():
+            path = builtin_protocols()[protocol_file]
+        read_protocol(path)  # every problem with its place, before the database is opened
+        settings = load_settings()
+        engine = make_engine(settings.database_url)
+        try:
+            migrate.require_current(engine)
+            with make_session_factory(engine)() as session:
+                user = user_named(session, by)
+                assert user is not None
+                row = load_protocol_version(
+                    session, text=path.read_text(encoding="utf-8"), source=path.name, by=user,
+                    now=datetime.now(UTC),
+                )  # fmt: skip
+                make_console().print(
+                    f"Loaded {row.key} v{row.version} as protocol version {row.id}."
+                )
+        finally:
+            engine.dispose()
 
 
 @protocol_app.command("schedule")
