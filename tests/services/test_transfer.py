@@ -22,7 +22,8 @@ from alscell.errors import InvalidImport, PermissionDenied
 from alscell.interop.csv import read_csv_dir, write_csv_dir
 from alscell.services import admin, demo, protocols
 from alscell.services.audit import verify_trail
-from alscell.services.transfer import export_dataset, import_dataset
+from alscell.services.data_export import export_dataset
+from alscell.services.data_import import import_dataset
 from alscell.storage import migrate
 from alscell.storage.comparator_files import builtin_natural_history
 from alscell.storage.models import AlsfrsRating, AuditEvent, Patient, User

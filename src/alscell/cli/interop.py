@@ -1,9 +1,9 @@
 """``alscell export ...`` and ``alscell import ...``: records in and out in other systems' formats.
 
-Exports read the database through ``services.transfer.export_dataset`` (permission-checked, audited,
+Exports read the database through ``services.data_export.export_dataset`` (permission-checked, audited,
 de-identified unless ``--identified`` is asked for by a user allowed to see identities) and hand the
 data set to a format's writer. Imports read a format into a data set, which is checked whole, and
-``services.transfer.import_dataset`` writes it in one transaction, or nothing at all.
+``services.data_import.import_dataset`` writes it in one transaction, or nothing at all.
 """
 
 from __future__ import annotations
@@ -24,7 +24,8 @@ from alscell.config import load_settings
 from alscell.domain.dataset import ClinicalDataset
 from alscell.errors import InvalidInput, Problem
 from alscell.interop.csv import read_csv_dir, write_csv_dir
-from alscell.services.transfer import ImportSummary, export_dataset, import_dataset
+from alscell.services.data_export import export_dataset
+from alscell.services.data_import import ImportSummary, import_dataset
 from alscell.storage import migrate
 from alscell.storage.session import make_engine, make_session_factory
 

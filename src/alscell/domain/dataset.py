@@ -1,8 +1,8 @@
 """The clinical data set that alscell exchanges with other systems: one table per record type.
 
 Every exchange format (alscell's CSV, FHIR R4B, REDCap, CDISC) maps to and from this one shape, so an
-export is ``services.transfer.export_dataset`` followed by a pure mapping, and an import is a pure
-mapping followed by ``services.transfer.import_dataset``. Records name each other by the keys people
+export is ``services.data_export.export_dataset`` followed by a pure mapping, and an import is a pure
+mapping followed by ``services.data_import.import_dataset``. Records name each other by the keys people
 use, never by database ids: a patient by its study code, an enrollment by study code and protocol
 key and version, a product unit by its ISBT 128 donation identification number (DIN), a lot by its
 code. Users are local to an installation, so who recorded a value is not part of the data set; the
