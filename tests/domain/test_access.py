@@ -56,7 +56,8 @@ def test_identity_is_seen_by_clinic_staff_and_admins_only() -> None:
 
 
 def test_analysts_work_on_de_identified_data() -> None:
-    assert actions_of(Role.ANALYST) == {A.EXPORT_DATA, A.RUN_EVALUATION, A.MANAGE_ANALYSIS_PLAN}
+    assert actions_of(Role.ANALYST) == {A.EXPORT_DATA, A.RUN_EVALUATION, A.MANAGE_ANALYSIS_PLAN,
+                                        A.IMPORT_COMPARATOR}  # fmt: skip
 
 
 def test_nurses_record_care_assessments_and_adverse_events_but_do_not_treat() -> None:

@@ -50,6 +50,10 @@ def evaluate(
     by: Annotated[
         str | None, typer.Option("--by", help="Evaluate as this user sees it (their sites only).")
     ] = None,
+    comparator: Annotated[
+        str | None, typer.Option("--comparator", help="Compute CAFS against this imported comparator cohort "
+                                 "(alscell import proact) instead of a simulated natural-history cohort.")
+    ] = None,
 ) -> None:  # fmt: skip
     """Evaluate outcomes against natural history and say what the design can and cannot show."""
     with reported_errors():
@@ -70,7 +74,8 @@ def evaluate(
                     )
                     result = evaluate_program(session, protocol_id=protocol_id, by=user, today=cutoff, model=model,
                                               safety_reference=reference, seed=seed, draws=draws,
-                                              progress=lambda: progress.advance(task))  # fmt: skip
+                                              progress=lambda: progress.advance(task),
+                                              comparator_cohort=comparator)  # fmt: skip
         finally:
             engine.dispose()
     if as_json:
@@ -174,7 +179,12 @@ def _analyses_table(done: Analyses) -> Table:
         table.add_row("Survival vs ENCALS", f"observed {events.observed}, expected {events.expected:.2f}; "
                       f"ratio {events.ratio:.2f} (95% CI {events.interval.low:.2f} to {events.interval.high:.2f})")  # fmt: skip
     if (cafs := done.cafs) is not None:
-        table.add_row("CAFS vs simulated natural history",
+        against = (
+            f"imported cohort {done.comparator_label}"
+            if done.comparator_label
+            else "simulated natural history"
+        )
+        table.add_row(f"CAFS vs {against}",
                       f"P(better) {cafs.probability_of_superiority:.2f}, p = {cafs.p_value:.2g} "
                       f"({cafs.program.n} vs {cafs.comparator.n})")  # fmt: skip
     if (pdph := done.pdph) is not None:

@@ -54,6 +54,8 @@ class Action(StrEnum):
     MANAGE_PROTOCOLS = "manage_protocols"
     EXPORT_DATA = "export_data"
     RUN_EVALUATION = "run_evaluation"
+    IMPORT_COMPARATOR = "import_comparator"
+    IMPORT_RECORDS = "import_records"
 
 
 R = Role
@@ -84,6 +86,8 @@ PERMISSIONS: Final[Mapping[Action, frozenset[Role]]] = {
     Action.MANAGE_PROTOCOLS: frozenset({R.ADMIN}),
     Action.EXPORT_DATA: frozenset({R.MONITOR, R.ANALYST, R.ADMIN}),
     Action.RUN_EVALUATION: frozenset({R.ANALYST, R.MONITOR, R.PHYSICIAN, R.ADMIN}),
+    Action.IMPORT_COMPARATOR: frozenset({R.ANALYST, R.ADMIN}),
+    Action.IMPORT_RECORDS: frozenset({R.ADMIN}),  # moving a site's records in is a migration
 }
 """The one permission table. Data managers and monitors read everything and change nothing clinical."""
 

@@ -9,7 +9,8 @@ result, and adds (clinical.md §5, §7, §9):
   time each had survived at enrollment, with observed against expected events
   (:mod:`alscell.domain.stats.survival`);
 - **CAFS**, function and survival ranked together, against a comparator cohort simulated from the
-  natural-history model (:mod:`alscell.domain.stats.cafs`);
+  natural-history model (:mod:`alscell.domain.stats.cafs`), or against an imported external cohort
+  (e.g. PRO-ACT) when its outcomes are given (:func:`cafs_horizon_months` says at which horizon);
 - **safety rates** per patient and per lumbar puncture, and post-dural-puncture headache against the
   published rates (:mod:`alscell.domain.stats.safety_rates`);
 - the **power** of the program's own design to detect a 25% and a 50% slowing of decline, simulated
@@ -50,6 +51,7 @@ __all__ = [
     "Analyses",
     "analyse",
     "analyses_statement",
+    "cafs_horizon_months",
 ]
 
 ANALYSIS_STEPS: Final = 5
@@ -81,6 +83,8 @@ class Analyses:
     """Lumbar punctures the protocol plans for each patient."""
     notes: tuple[str, ...]
     """Why an analysis was left out."""
+    comparator_label: str | None = None
+    """The imported comparator cohort CAFS was computed against; None for the simulated one."""
 
 
 def analyse(
@@ -94,11 +98,16 @@ def analyse(
     pdph_comparison: str = DEFAULT_PDPH_COMPARISON,
     power_simulations: int = DEFAULT_POWER_SIMULATIONS,
     comparator_size: int = DEFAULT_COMPARATOR_SIZE,
+    comparator: cafs_module.Outcomes | None = None,
+    comparator_label: str | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> Analyses:
     """Run every standard analysis on the courses the evaluation was computed from (seeded).
 
-    ``progress`` is called with the name of each analysis as it starts.
+    CAFS is computed against ``comparator``, the outcomes of an imported cohort named
+    ``comparator_label`` at :func:`cafs_horizon_months`, when given; else against a cohort of
+    ``comparator_size`` patients simulated from ``model``. ``progress`` is called with the name of
+    each analysis as it starts.
     """
     notes: list[str] = []
     step = progress or (lambda _name: None)
@@ -111,8 +120,8 @@ def analyse(
     survival = _guarded(notes, "survival against ENCALS",
                         lambda: _survival(ordered, evaluation.data_cutoff, model))  # fmt: skip
     step("CAFS")
-    cafs = _guarded(notes, "CAFS",
-                    lambda: _cafs(evaluation, ordered, model, seed=seed, size=comparator_size))  # fmt: skip
+    cafs = _guarded(notes, "CAFS", lambda: _cafs(evaluation, ordered, model, seed=seed,
+                                                 size=comparator_size, comparator=comparator))  # fmt: skip
     step("safety")
     events, treated, given = _safety_events(ordered, punctures, safety_reference)
     planned = _planned_punctures(protocol)
@@ -131,6 +140,7 @@ def analyse(
     return Analyses(
         mixed_model=mixed, survival=survival, cafs=cafs, safety=safety, pdph=pdph, power=power,
         lumbar_punctures=given, protocol_punctures=planned, notes=tuple(notes),
+        comparator_label=comparator_label if comparator is not None else None,
     )  # fmt: skip
 
 
@@ -256,19 +266,34 @@ def _own_power(
     return table.results if table is not None else ()
 
 
-def _cafs(
-    evaluation: Evaluation, courses: Sequence[PatientCourse], model: nh.NaturalHistoryModel, *,
-    seed: int, size: int,
-) -> cafs_module.CafsComparison:  # fmt: skip
-    """The program's patients due an outcome against a simulated natural-history cohort, over the mean
-    months from baseline to the time point; pending patients are not yet due and take no part."""
+def _due(evaluation: Evaluation, courses: Sequence[PatientCourse]) -> list[PatientResult]:
+    """The patients CAFS ranks: due an outcome (not pending), with a baseline, a target and onset."""
     onset = {course.patient_id: course.onset_on for course in courses}
-    due = [
+    return [
         result for result in evaluation.patients
         if result.baseline is not None and result.target_on is not None
         and result.category is not Category.PENDING and onset.get(result.patient_id) is not None
         and (result.category is not None or result.change is not None)
     ]  # fmt: skip
+
+
+def cafs_horizon_months(courses: Sequence[PatientCourse], evaluation: Evaluation) -> float | None:
+    """The horizon CAFS compares at: the mean months from baseline to the time point of the patients
+    due an outcome; None when fewer than 2 are due (CAFS is then left out). An imported comparator's
+    outcomes must be computed at this horizon."""
+    due = _due(evaluation, courses)
+    return float(np.mean([_horizon(result) for result in due])) if len(due) >= 2 else None
+
+
+def _cafs(
+    evaluation: Evaluation, courses: Sequence[PatientCourse], model: nh.NaturalHistoryModel, *,
+    seed: int, size: int, comparator: cafs_module.Outcomes | None,
+) -> cafs_module.CafsComparison:  # fmt: skip
+    """The program's patients due an outcome against ``comparator`` or a simulated natural-history
+    cohort, over the mean months from baseline to the time point; pending patients are not yet due and
+    take no part."""
+    onset = {course.patient_id: course.onset_on for course in courses}
+    due = _due(evaluation, courses)
     if len(due) < 2:
         raise InsufficientData(
             f"needs at least 2 patients due an outcome with a baseline and onset, got {len(due)}"
@@ -280,6 +305,8 @@ def _cafs(
         changes=np.array([np.nan if result.change is None or result.category is Category.DIED else float(result.change)
                           for result in due]),
     )  # fmt: skip
+    if comparator is not None:
+        return cafs_module.compare_cohorts(program, comparator)
     pool = cafs_module.resampled_baselines(
         [float(result.baseline.total) for result in due if result.baseline],
         [months_between(onset_on, result.baseline.rated_on)
@@ -342,7 +369,17 @@ def analyses_statement(analyses: Analyses, evaluation: Evaluation) -> tuple[str,
             "ENCALS has not been validated in patients selected for a program like this one, and so "
             "few events cannot show a difference in survival."
         )
-    if (cafs := analyses.cafs) is not None:
+    if (cafs := analyses.cafs) is not None and analyses.comparator_label is not None:
+        said.append(
+            f"Ranked on survival and function together (CAFS) over {cafs.horizon_months:.1f} months "
+            f"against {cafs.comparator.n} patients of the imported comparator cohort "
+            f"{analyses.comparator_label} (external, not concurrent; selection differs), a patient of "
+            f"this program fared better than one of the cohort with probability "
+            f"{cafs.probability_of_superiority:.2f} (0.50 is no difference; p = {_p(cafs.p_value)}). "
+            "The cohort's patients were chosen for other trials, in other years, and rated by others; "
+            "selection and unblinded rating act on the program's patients only."
+        )
+    elif cafs is not None:
         said.append(
             f"Ranked on survival and function together (CAFS) over {cafs.horizon_months:.1f} months "
             f"against {cafs.comparator.n} patients simulated from the natural-history model, a patient "

@@ -26,6 +26,9 @@ from alscell.storage.base import Base, snapshot
 from alscell.storage.models import (
     AuditEvent,
     AuditHead,
+    ComparatorFvc,
+    ComparatorRating,
+    ComparatorSubject,
     LoginSession,
     LoginThrottle,
     ScheduledActivityRow,
@@ -46,9 +49,11 @@ __all__ = [
 GENESIS: Final = "0" * 64
 UNAUDITED: Final = frozenset(
     model.__tablename__
-    for model in (AuditEvent, AuditHead, ScheduledActivityRow, LoginSession, LoginThrottle)
-)
-"""Tables the trail does not cover: the trail itself, derived calendars, sign-in state."""
+    for model in (AuditEvent, AuditHead, ScheduledActivityRow, LoginSession, LoginThrottle,
+                  ComparatorSubject, ComparatorRating, ComparatorFvc)
+)  # fmt: skip
+"""Tables the trail does not cover: the trail itself, derived calendars, sign-in state, and the bulk
+rows of imported comparator cohorts (each import is one event on its cohort row)."""
 
 
 def _audited_tables() -> dict[str, type[Base]]:

@@ -23,9 +23,11 @@ from alscell.domain.access import Action
 from alscell.domain.analyses import DEFAULT_POWER_SIMULATIONS
 from alscell.domain.deviations import Severity, find_deviations
 from alscell.domain.protocol import Relatedness
+from alscell.domain.stats.cafs import Outcomes
 from alscell.domain.stats.natural_history import NaturalHistoryModel
 from alscell.domain.stats.safety_rates import SafetyReference
 from alscell.services import access
+from alscell.services.comparators import get_comparator_cohort, get_comparator_outcomes
 from alscell.services.enrollment import plan_for
 from alscell.services.facts import gather_facts
 from alscell.services.protocols import analysis_plan_for, protocol_of
@@ -54,6 +56,7 @@ def evaluate_program(
     session: Session, *, protocol_id: int, by: User | None, today: date, model: NaturalHistoryModel | None = None,
     safety_reference: SafetyReference | None = None, seed: int = DEFAULT_SEED, draws: int = ev.DEFAULT_DRAWS,
     power_simulations: int = DEFAULT_POWER_SIMULATIONS, progress: Callable[[], None] | None = None,
+    comparator_cohort: str | None = None,
 ) -> ev.Evaluation:  # fmt: skip
     """Evaluate every patient enrolled in the protocol version whom ``by`` may see, as of ``today``,
     then run the standard analyses (:mod:`alscell.domain.analyses`) on the same patients.
@@ -61,18 +64,22 @@ def evaluate_program(
     ``by`` is None only for the operator at the command line, who already holds the database and so
     reads every site. ``model`` and ``safety_reference`` default to those shipped with alscell;
     ``progress`` is called once per patient, then once per analysis
-    (:data:`~alscell.domain.analyses.ANALYSIS_STEPS`).
+    (:data:`~alscell.domain.analyses.ANALYSIS_STEPS`). CAFS is computed against the imported
+    comparator cohort named ``comparator_cohort`` (:mod:`alscell.services.comparators`) when given,
+    else against a cohort simulated from ``model``.
 
     Raises
     ------
     PermissionDenied
         Unless ``by`` may run evaluations.
     NotFound
-        For an unknown protocol version.
+        For an unknown protocol version or comparator cohort.
     """
     if by is not None:
         access.require(by, Action.RUN_EVALUATION, resource="an outcome evaluation")
     load(session, ProtocolVersion, protocol_id, kind="protocol")
+    if comparator_cohort is not None:
+        get_comparator_cohort(session, comparator_cohort)  # NotFound before any work
     protocol = protocol_of(session, protocol_id)
     plan_row = analysis_plan_for(session, protocol_id)
     rows = _enrollments(session, protocol_id, by)
@@ -102,11 +109,25 @@ def evaluate_program(
         courses, result, protocol, model=model, safety_reference=safety_reference or builtin_safety_reference(),
         seed=seed, power_simulations=power_simulations,
         progress=(lambda _name: progress()) if progress is not None else None,
+        comparator=_comparator(session, comparator_cohort, courses, result), comparator_label=comparator_cohort,
     )  # fmt: skip
     return dataclasses.replace(
         result,
         analyses=done,
         statement=result.statement + analyses.analyses_statement(done, result),
+    )
+
+
+def _comparator(
+    session: Session, name: str | None, courses: list[ev.PatientCourse], result: ev.Evaluation
+) -> Outcomes | None:
+    """The imported cohort's CAFS outcomes at the program's CAFS horizon, within the time point's
+    window; None without a cohort, or when too few patients are due for CAFS."""
+    horizon = analyses.cafs_horizon_months(courses, result) if name is not None else None
+    if name is None or horizon is None:
+        return None
+    return get_comparator_outcomes(
+        session, name, months=horizon, window_days=result.time_point.window_days
     )
 
 

@@ -14,7 +14,7 @@ for bulbar onset, limb items first (4, 5a, 6, 7, 8, 9) for spinal onset, respira
 of item scores, and nobody has a gastrostomy (item 5a is always the one scored).
 
 Tracheostomies have no PRO-ACT table here: such a patient's ALSFRS and FVC records stop at the
-tracheostomy and ``Subject_Died`` is "No" (alscell's ``outcomes.csv`` records the event).
+tracheostomy and ``Subject_Died`` is "No" (alscell's ``outcome_events.csv`` records the event).
 """
 
 from __future__ import annotations
@@ -24,9 +24,9 @@ from datetime import date
 from typing import Final
 
 import numpy as np
-from numpy.typing import NDArray
 
 from alscell.domain.stats.synthetic import EL_ESCORIAL, EVENTS, CohortChunk, Event, Table
+from alscell.domain.stats.synthetic_items import items_from_totals
 
 __all__ = ["ALSFRS_ITEM_COLUMNS", "PROACT_TABLES", "items_from_totals"]
 
@@ -37,26 +37,6 @@ ALSFRS_ITEM_COLUMNS: Final = (
     "R_3_Respiratory_Insufficiency",
 )  # fmt: skip
 """The twelve ALSFRS-R items in scale order (items 1-4, 5a, 6-9, then R1-R3 for 10-12)."""
-
-BULBAR_FIRST: Final = (0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11)
-SPINAL_FIRST: Final = (3, 4, 5, 6, 7, 8, 0, 1, 2, 9, 10, 11)
-"""The order in which items lose points, as indices into ALSFRS_ITEM_COLUMNS."""
-
-
-def items_from_totals(totals: NDArray[np.int64], bulbar: NDArray[np.bool_]) -> NDArray[np.int64]:
-    """Twelve item scores 0-4 per total (rows of ``totals``), summing to it (module docstring).
-
-    ``totals`` is any shape; ``bulbar`` broadcasts against it. The result has one more axis, of 12.
-    """
-    lost = (48 - np.asarray(totals, dtype=np.int64))[..., None]
-    rank = np.where(np.asarray(bulbar)[..., None], _position(BULBAR_FIRST), _position(SPINAL_FIRST))
-    item_lost = np.clip(lost - 4 * rank, 0, 4)
-    return np.asarray(4 - item_lost, dtype=np.int64)
-
-
-def _position(order: tuple[int, ...]) -> NDArray[np.int64]:
-    """Where each item (in scale order) comes in ``order``."""
-    return np.argsort(np.asarray(order)).astype(np.int64)
 
 
 def _subjects(chunk: CohortChunk) -> list[int]:

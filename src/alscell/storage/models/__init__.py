@@ -13,6 +13,12 @@ from alscell.storage.models.clinical import (
     VitalSigns,
     Weight,
 )
+from alscell.storage.models.comparator import (
+    ComparatorCohort,
+    ComparatorFvc,
+    ComparatorRating,
+    ComparatorSubject,
+)
 from alscell.storage.models.people import Patient, PatientIdentity, Site, User
 from alscell.storage.models.product import CustodyEvent, ProductLot, ProductUnit, ReleaseTest
 from alscell.storage.models.program import (
@@ -37,6 +43,10 @@ __all__ = [
     "ApiToken",
     "AuditEvent",
     "AuditHead",
+    "ComparatorCohort",
+    "ComparatorFvc",
+    "ComparatorRating",
+    "ComparatorSubject",
     "Consent",
     "CustodyEvent",
     "Diagnosis",
