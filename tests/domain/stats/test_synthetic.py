@@ -12,9 +12,20 @@ from datetime import date, timedelta
 import numpy as np
 import pytest
 
+from alscell.domain import alsfrs
+from alscell.domain.dataset import (
+    AlsfrsRecord,
+    DiagnosisRecord,
+    OutcomeEventRecord,
+    PatientRecord,
+    VitalCapacityRecord,
+    record_fields,
+)
+from alscell.domain.eligibility import CATEGORIES, DiagnosticSystem
 from alscell.domain.months import DAYS_PER_MONTH
 from alscell.domain.stats import natural_history as nh
 from alscell.domain.stats import synthetic as syn
+from alscell.domain.stats.synthetic_items import ITEM_KEYS
 from alscell.storage.comparator_files import builtin_natural_history
 
 START = date(2024, 3, 4)
@@ -138,7 +149,8 @@ def test_the_treatment_starts_at_the_first_visit_after_baseline_unless_given() -
 @pytest.mark.parametrize(
     "options",
     [{"patients": 0}, {"chunk_size": 0}, {"visit_months": ()}, {"visit_months": (1.0, 2.0)},
-     {"visit_months": (0.0, 3.0, 3.0)}, {"slowing": 1.0}, {"slowing": -0.1}],
+     {"visit_months": (0.0, 3.0, 3.0)}, {"visit_months": (0.0, 0.01)}, {"slowing": 1.0},
+     {"slowing": -0.1}],
 )  # fmt: skip
 def test_a_spec_refuses_impossible_values(options: dict[str, object]) -> None:
     arguments: dict[str, object] = {"patients": 1, "seed": 0, "start": START, **options}
@@ -166,22 +178,101 @@ def test_death_after_baseline_follows_the_conditional_log_normal(
     assert np.all(deaths >= 0)
 
 
-def test_the_alscell_tables_hold_one_row_per_patient_or_rated_visit(
+def alscell_rows(
+    chunk: syn.CohortChunk, site_code: str = "SYN"
+) -> dict[str, list[dict[str, object]]]:
+    """Each alscell table's rows of a chunk, by file name, as column -> value."""
+    return {
+        table.file_name: [
+            dict(zip(table.columns, row, strict=True)) for row in table.rows(chunk, START)
+        ]
+        for table in syn.alscell_tables(site_code)
+    }
+
+
+def test_the_alscell_tables_are_the_record_types_with_their_fields_in_order() -> None:
+    tables = syn.alscell_tables()
+    kinds = (PatientRecord, DiagnosisRecord, AlsfrsRecord, VitalCapacityRecord, OutcomeEventRecord)
+    assert [t.file_name for t in tables] == [f"{kind.TABLE}.csv" for kind in kinds]
+    assert [t.columns for t in tables] == [record_fields(kind) for kind in kinds]
+    assert syn.DEFAULT_SITE_CODE == "SYN"
+
+
+def test_the_alscell_tables_hold_one_row_per_patient_rated_visit_or_event(
     model: nh.NaturalHistoryModel,
 ) -> None:
     chunk = cohort(model, 50)[0]
-    rows = {table.file_name: list(table.rows(chunk, START)) for table in syn.ALSCELL_TABLES}
-    assert len(rows["patients.csv"]) == len(rows["outcomes.csv"]) == 50
-    assert len(rows["ratings.csv"]) == len(rows["vital_capacity.csv"]) == chunk.rated.sum()
-    for table in syn.ALSCELL_TABLES:
+    rows = alscell_rows(chunk, site_code="LON-2")
+    assert len(rows["patients.csv"]) == len(rows["diagnoses.csv"]) == 50
+    assert len(rows["alsfrs_ratings.csv"]) == len(rows["vital_capacities.csv"]) == chunk.rated.sum()
+    assert len(rows["outcome_events.csv"]) == np.count_nonzero(chunk.event)
+    for table in syn.alscell_tables():
         assert all(len(row) == len(table.columns) for row in rows[table.file_name])
-    first = rows["ratings.csv"][0]
-    assert first[:3] == ("SYN-000001", "2024-03-04", "0")
-    assert first[3] == chunk.alsfrs[0, 0]
+    first = rows["alsfrs_ratings.csv"][0]
+    assert (first["study_code"], first["rated_on"]) == ("SYN-000001", "2024-03-04")
+    assert first["total"] == chunk.alsfrs[0, 0]
+    assert (first["q5b"], first["form"]) == ("", "clinician")
     onset = START + timedelta(days=int(chunk.onset_day[0]))
-    assert rows["patients.csv"][0][5] == onset.isoformat()
-    events = {row[1] for row in rows["outcomes.csv"]}
-    assert events <= {"censored", "death", "tracheostomy"}
+    assert rows["diagnoses.csv"][0]["onset_on"] == onset.isoformat()
+    assert {row["site_code"] for row in rows["patients.csv"]} == {"LON-2"}
+    assert {row["kind"] for row in rows["outcome_events.csv"]} <= {"death", "tracheostomy"}
+    assert {row["source"] for row in rows["outcome_events.csv"]} == {"synthetic"}
+
+
+def test_alscell_ratings_split_the_simulated_totals_into_items(
+    model: nh.NaturalHistoryModel,
+) -> None:
+    chunk = cohort(model, 200)[0]
+    ratings = alscell_rows(chunk)["alsfrs_ratings.csv"]
+    patient, visit = np.nonzero(chunk.rated)
+    assert [row["total"] for row in ratings] == chunk.alsfrs[patient, visit].tolist()
+    expected_dates = [(START + timedelta(days=int(d))).isoformat() for d in chunk.visit_days[visit]]
+    assert [row["rated_on"] for row in ratings] == expected_dates
+    for row in ratings:
+        items = {key: row[key] for key in ITEM_KEYS}
+        assert (
+            alsfrs.score(items).total == row["total"]
+        )  # items 0-4, 5a scored, summing to the total
+    vc = alscell_rows(chunk)["vital_capacities.csv"]
+    assert [row["percent_predicted"] for row in vc] == chunk.vc[patient, visit].tolist()
+    assert {row["method"] for row in vc} == {"fvc"}
+
+
+def test_alscell_patients_and_diagnoses_carry_the_simulated_values(
+    model: nh.NaturalHistoryModel,
+) -> None:
+    chunk = cohort(model, 300)[0]
+    rows = alscell_rows(chunk)
+    patients, diagnoses = rows["patients.csv"], rows["diagnoses.csv"]
+    died = chunk.event == syn.EVENTS.index(syn.Event.DEATH)
+    assert [row["status"] == "died" for row in patients] == died.tolist()
+    assert {row["status"] for row in patients} == {"died", "referred"}
+    assert [row["sex"] == "male" for row in patients] == chunk.male.tolist()
+    births = [START + timedelta(days=int(day)) for day in chunk.birth_day]
+    assert [row["birth_year"] for row in patients] == [birth.year for birth in births]
+    assert {row["registered_at"] for row in patients} == {""}
+    assert [row["onset_site"] == "bulbar" for row in diagnoses] == chunk.bulbar.tolist()
+    for column, days in (("onset_on", chunk.onset_day), ("diagnosis_on", chunk.diagnosis_day)):
+        expected = [(START + timedelta(days=int(day))).isoformat() for day in days]
+        assert [row[column] for row in diagnoses] == expected
+    assert {(row["familial"], row["ftd"]) for row in diagnoses} == {("false", "false")}
+    recorded = CATEGORIES[DiagnosticSystem.REVISED_EL_ESCORIAL]
+    assert {row["el_escorial"] for row in diagnoses} == set(syn.RECORDED_EL_ESCORIAL.values())
+    assert set(syn.RECORDED_EL_ESCORIAL.values()) <= set(recorded)
+    assert set(syn.RECORDED_EL_ESCORIAL) == set(syn.ElEscorial)
+
+
+def test_alscell_outcome_events_are_the_deaths_and_tracheostomies(
+    model: nh.NaturalHistoryModel,
+) -> None:
+    chunk = cohort(model, 300)[0]
+    events = alscell_rows(chunk)["outcome_events.csv"]
+    [ended] = np.nonzero(chunk.event)
+    assert [row["study_code"] for row in events] == [chunk.codes[p] for p in ended]
+    assert [row["kind"] for row in events] == [syn.EVENTS[i].value for i in chunk.event[ended]]
+    occurred = [(START + timedelta(days=int(d))).isoformat() for d in chunk.event_day[ended]]
+    assert [row["occurred_on"] for row in events] == occurred
+    assert {row["kind"] for row in events} == {"death", "tracheostomy"}
 
 
 def test_age_on_a_day_counts_whole_years(model: nh.NaturalHistoryModel) -> None:

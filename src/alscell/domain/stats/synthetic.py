@@ -29,35 +29,54 @@ VC and death are drawn independently given ΔFS (a limitation shared with the na
 
 The cohort is drawn in chunks of patients; chunk k uses a generator seeded with (seed, k), so a cohort
 is a function of (seed, chunk size) alone, and chunks can be written while the next is drawn.
+
+:func:`alscell_tables` turns chunks into rows of alscell's CSV format (docs/interop.md): patients,
+diagnoses, ALSFRS-R ratings (items split from the total by :mod:`.synthetic_items`), vital capacities
+and outcome events, as ``read_csv_dir`` and ``alscell import csv`` read them.
 """
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
-from typing import Final
+from typing import Final, TypeAlias
 
 import numpy as np
 from numpy.typing import NDArray
 
 from alscell.domain.alsfrs import MAX_TOTAL
+from alscell.domain.dataset import (
+    AlsfrsRecord,
+    DiagnosisRecord,
+    OutcomeEventRecord,
+    PatientRecord,
+    Record,
+    VitalCapacityRecord,
+    record_fields,
+)
+from alscell.domain.lifecycle import PatientStatus
 from alscell.domain.months import DAYS_PER_MONTH
 from alscell.domain.stats import natural_history as nh
+from alscell.domain.stats.synthetic_items import ITEM_KEYS, items_from_totals
 
 __all__ = [
-    "ALSCELL_TABLES",
     "DEFAULT_CHUNK_SIZE",
+    "DEFAULT_SITE_CODE",
     "DEFAULT_VISIT_MONTHS",
+    "OUTCOME_SOURCE",
+    "RECORDED_EL_ESCORIAL",
     "Assumptions",
     "CohortChunk",
     "CohortSpec",
     "ElEscorial",
     "Event",
     "Table",
+    "alscell_tables",
     "synthesize",
     "visit_schedule",
 ]
@@ -144,6 +163,8 @@ class CohortSpec:
         months = self.visit_months
         if not months or months[0] != 0 or any(b <= a for a, b in itertools.pairwise(months)):
             raise ValueError(f"visit_months must start at 0 and increase, got {months}")
+        if len(set(self.visit_days.tolist())) < len(months):  # a rating is keyed by its date
+            raise ValueError(f"visit_months must fall on different days, got {months}")
         if not 0 <= self.slowing < 1:
             raise ValueError(f"slowing must be in [0, 1), got {self.slowing}")
 
@@ -283,6 +304,23 @@ def _vital_capacity(
 
 # ---------------------------------------------------------------- alscell's CSV format
 
+DEFAULT_SITE_CODE: Final = "SYN"
+"""The site a synthetic cohort's patients belong to, unless told otherwise."""
+
+OUTCOME_SOURCE: Final = "synthetic"
+"""The ``source`` of every simulated outcome event."""
+
+RECORDED_EL_ESCORIAL: Final = {
+    ElEscorial.DEFINITE: "definite",
+    ElEscorial.PROBABLE: "probable",
+    ElEscorial.PROBABLE_LAB: "probable_laboratory_supported",
+    ElEscorial.POSSIBLE: "possible",
+}
+"""Each category as alscell records it (``domain.eligibility.CATEGORIES``); PRO-ACT's files keep the
+hyphenated names of :class:`ElEscorial`."""
+
+_Columns: TypeAlias = dict[str, Sequence[object]]
+
 
 @dataclass(frozen=True, slots=True)
 class Table:
@@ -293,60 +331,103 @@ class Table:
     rows: Callable[[CohortChunk, date], Iterator[Sequence[object]]]
 
 
+def alscell_tables(site_code: str = DEFAULT_SITE_CODE) -> tuple[Table, ...]:
+    """The cohort in alscell's CSV format (docs/interop.md), its patients at the site ``site_code``.
+
+    One file per record type, named ``<table>.csv``, with the record's fields as columns in
+    :func:`~alscell.domain.dataset.record_fields` order; a value the simulation does not give is an
+    empty cell (a missing value). A patient who died is ``died``, everyone else ``referred``.
+    """
+    return (
+        _record_table(PatientRecord, functools.partial(_patients, site_code=site_code)),
+        _record_table(DiagnosisRecord, _diagnoses),
+        _record_table(AlsfrsRecord, _ratings),
+        _record_table(VitalCapacityRecord, _capacities),
+        _record_table(OutcomeEventRecord, _outcomes),
+    )
+
+
+def _record_table(kind: type[Record], columns: Callable[[CohortChunk, date], _Columns]) -> Table:
+    names = record_fields(kind)
+
+    def rows(chunk: CohortChunk, start: date) -> Iterator[Sequence[object]]:
+        values = columns(chunk, start)
+        blank = [""] * len(values["study_code"])
+        return zip(*(values.get(name, blank) for name in names), strict=True)
+
+    return Table(f"{kind.TABLE}.csv", names, rows)
+
+
 def _iso(start: date, days: NDArray[np.int64]) -> list[str]:
     return [str(d) for d in (np.datetime64(start, "D") + days).tolist()]
 
 
-def _patient_rows(chunk: CohortChunk, start: date) -> Iterator[Sequence[object]]:
-    yield from zip(
-        chunk.codes,
-        np.where(chunk.male, "male", "female").tolist(),
-        _iso(start, chunk.birth_day),
-        np.round(chunk.age_at_onset_years, 1).tolist(),
-        np.where(chunk.bulbar, "bulbar", "spinal").tolist(),
-        _iso(start, chunk.onset_day),
-        _iso(start, chunk.diagnosis_day),
-        [EL_ESCORIAL[i].value for i in chunk.el_escorial.tolist()],
-        np.round(chunk.delta_fs, 3).tolist(),
-        strict=True,
-    )
+def _years(start: date, days: NDArray[np.int64]) -> list[int]:
+    years = (np.datetime64(start, "D") + days).astype("datetime64[Y]").astype(np.int64) + 1970
+    return [int(year) for year in years.tolist()]
 
 
-def _visit_rows(
-    chunk: CohortChunk, start: date, values: NDArray[np.int64] | NDArray[np.float64]
-) -> Iterator[Sequence[object]]:
+def _patients(chunk: CohortChunk, start: date, *, site_code: str) -> _Columns:
+    died = chunk.event == EVENTS.index(Event.DEATH)
+    return {
+        "study_code": chunk.codes,
+        "site_code": [site_code] * chunk.n,
+        "status": np.where(died, PatientStatus.DIED.value, PatientStatus.REFERRED.value).tolist(),
+        "sex": np.where(chunk.male, "male", "female").tolist(),
+        "birth_year": _years(start, chunk.birth_day),
+    }
+
+
+def _diagnoses(chunk: CohortChunk, start: date) -> _Columns:
+    no = ["false"] * chunk.n  # a yes/no cell of alscell's format; never simulated, so always no
+    return {
+        "study_code": chunk.codes,
+        "onset_on": _iso(start, chunk.onset_day),
+        "onset_site": np.where(chunk.bulbar, "bulbar", "spinal").tolist(),
+        "diagnosis_on": _iso(start, chunk.diagnosis_day),
+        "familial": no,
+        "el_escorial": [RECORDED_EL_ESCORIAL[EL_ESCORIAL[i]] for i in chunk.el_escorial.tolist()],
+        "ftd": no,
+    }
+
+
+def _visits(chunk: CohortChunk, start: date, date_column: str) -> _Columns:
+    """The study code and date of every visit held, patient by patient."""
     patient, visit = np.nonzero(chunk.rated)
+    codes, dates = chunk.codes, _iso(start, chunk.visit_days)
+    return {
+        "study_code": [codes[p] for p in patient.tolist()],
+        date_column: [dates[v] for v in visit.tolist()],
+    }
+
+
+def _ratings(chunk: CohortChunk, start: date) -> _Columns:
+    patient, visit = np.nonzero(chunk.rated)
+    totals = chunk.alsfrs[patient, visit]
+    items = items_from_totals(totals, chunk.bulbar[patient])
+    return {
+        **_visits(chunk, start, "rated_on"),
+        **{key: items[:, i].tolist() for i, key in enumerate(ITEM_KEYS)},
+        "total": totals.tolist(),
+        "form": ["clinician"] * len(totals),
+    }
+
+
+def _capacities(chunk: CohortChunk, start: date) -> _Columns:
+    patient, visit = np.nonzero(chunk.rated)
+    return {
+        **_visits(chunk, start, "measured_on"),
+        "percent_predicted": chunk.vc[patient, visit].tolist(),
+        "method": ["fvc"] * len(patient),
+    }
+
+
+def _outcomes(chunk: CohortChunk, start: date) -> _Columns:
+    [ended] = np.nonzero(chunk.event != EVENTS.index(Event.CENSORED))
     codes = chunk.codes
-    dates = _iso(start, chunk.visit_days)
-    months = [f"{m:g}" for m in (chunk.visit_days / DAYS_PER_MONTH).round().tolist()]
-    for p, v, value in zip(
-        patient.tolist(), visit.tolist(), values[patient, visit].tolist(), strict=True
-    ):
-        yield codes[p], dates[v], months[v], value
-
-
-def _rating_rows(chunk: CohortChunk, start: date) -> Iterator[Sequence[object]]:
-    return _visit_rows(chunk, start, chunk.alsfrs)
-
-
-def _vc_rows(chunk: CohortChunk, start: date) -> Iterator[Sequence[object]]:
-    return _visit_rows(chunk, start, chunk.vc)
-
-
-def _outcome_rows(chunk: CohortChunk, start: date) -> Iterator[Sequence[object]]:
-    yield from zip(
-        chunk.codes,
-        [EVENTS[i].value for i in chunk.event.tolist()],
-        _iso(start, chunk.event_day),
-        strict=True,
-    )
-
-
-ALSCELL_TABLES: Final = (
-    Table("patients.csv", ("study_code", "sex", "birth_date", "age_at_onset_years", "onset_site",
-                           "onset_date", "diagnosis_date", "el_escorial", "delta_fs"), _patient_rows),
-    Table("ratings.csv", ("study_code", "date", "month", "alsfrs_r_total"), _rating_rows),
-    Table("vital_capacity.csv", ("study_code", "date", "month", "vc_percent_predicted"), _vc_rows),
-    Table("outcomes.csv", ("study_code", "event", "date"), _outcome_rows),
-)  # fmt: skip
-"""alscell's CSV format of a synthetic cohort (docs/synthetic.md)."""
+    return {
+        "study_code": [codes[p] for p in ended.tolist()],
+        "kind": [EVENTS[i].value for i in chunk.event[ended].tolist()],
+        "occurred_on": _iso(start, chunk.event_day[ended]),
+        "source": [OUTCOME_SOURCE] * len(ended),
+    }
