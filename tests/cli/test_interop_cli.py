@@ -149,3 +149,40 @@ def test_protocol_load_stores_a_version_once(run, tmp_path):
     again = run(url, "protocol", "load", "als-nsc-4lp", "--by", "boss")
     assert again.exit_code == 1
     assert _count(url, ProtocolVersion) == 1
+
+
+def test_fhir_and_redcap_exports_import_into_a_new_installation(run, source, tmp_path):
+    for fmt in ("fhir", "redcap"):
+        target_url = _database(tmp_path, f"{fmt}.sqlite3")
+        engine = make_engine(target_url)
+        with make_session_factory(engine)() as session:
+            boss = admin.create_first_admin(session, username="boss", full_name="Boss", now=NOW)
+            admin.create_site(session, code="AMS", name="Clinic", by=boss, now=NOW)
+        engine.dispose()
+        assert run(target_url, "protocol", "load", "als-nsc-4lp", "--by", "boss").exit_code == 0
+        out = tmp_path / fmt
+        exported = run(source, "export", fmt, "--out", str(out))
+        assert exported.exit_code == 0, exported.output
+        if fmt == "fhir":
+            imported = run(target_url, "import", "fhir", str(out), "--by", "boss")
+        else:
+            imported = run(target_url, "import", "redcap", str(out / "records.csv"), "--dictionary",
+                           str(out / "data_dictionary.csv"), "--mapping", str(out / "mapping.yaml"), "--by", "boss")  # fmt: skip
+        assert imported.exit_code == 0, imported.output
+        assert _count(target_url, AlsfrsRating) == _count(source, AlsfrsRating)
+
+
+def test_sdtm_and_odm_exports(run, source, tmp_path):
+    result = run(source, "export", "sdtm", "--out", str(tmp_path / "sdtm"), "--study-id", "AMS-NSC")
+    assert result.exit_code == 0, result.output
+    dm = (tmp_path / "sdtm" / "dm.csv").read_text(encoding="utf-8").splitlines()
+    assert dm[0].startswith("STUDYID,DOMAIN,USUBJID")
+    assert dm[1].startswith("AMS-NSC,DM,AMS-NSC-AMS-001")
+    assert (tmp_path / "sdtm" / "qs.xpt").exists()
+    result = run(
+        source, "export", "odm", "--out", str(tmp_path / "study.xml"), "--study-id", "AMS-NSC"
+    )
+    assert result.exit_code == 0, result.output
+    xml = (tmp_path / "study.xml").read_text(encoding="utf-8")
+    assert 'ODMVersion="1.3.2"' in xml
+    assert "Doe" not in xml  # de-identified

@@ -20,6 +20,8 @@ from alscell.domain.access import Role
 from alscell.domain.dataset import ClinicalDataset, IdentityRecord
 from alscell.errors import InvalidImport, PermissionDenied
 from alscell.interop.csv import read_csv_dir, write_csv_dir
+from alscell.interop.fhir import read_fhir, write_fhir
+from alscell.interop.redcap import read_redcap, write_redcap
 from alscell.services import admin, demo, protocols
 from alscell.services.audit import verify_trail
 from alscell.services.data_export import export_dataset
@@ -105,6 +107,21 @@ def test_through_alscell_csv_files_preserves_every_record(source, fresh_engine, 
         return read_csv_dir(tmp_path / "csv")
 
     _round_trip(source, fresh_engine, through_csv)
+
+
+def test_through_fhir_bundles_preserves_every_record(source, fresh_engine, tmp_path):
+    def through_fhir(dataset: ClinicalDataset) -> ClinicalDataset:
+        write_fhir(dataset, tmp_path / "fhir")
+        return read_fhir(tmp_path / "fhir")
+
+    _round_trip(source, fresh_engine, through_fhir)
+
+
+def test_through_a_redcap_project_preserves_every_record(source, fresh_engine, tmp_path):
+    def through_redcap(dataset: ClinicalDataset) -> ClinicalDataset:
+        return read_redcap(*write_redcap(dataset, tmp_path / "redcap"))
+
+    _round_trip(source, fresh_engine, through_redcap)
 
 
 def test_an_import_with_problems_writes_nothing_and_names_every_record(source, fresh_engine):

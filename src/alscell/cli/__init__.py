@@ -13,6 +13,7 @@ from alscell import __version__
 from alscell.cli.db import audit_app, backup_app, db_app
 from alscell.cli.demo import demo
 from alscell.cli.evaluate import evaluate
+from alscell.cli.import_proact import proact
 from alscell.cli.interop import export_app, import_app
 from alscell.cli.power import power
 from alscell.cli.protocol import protocol_app
@@ -47,6 +48,7 @@ app.command("power")(power)
 app.command("report")(report)
 app.command("synth")(synth)
 app.add_typer(export_app, name="export")
+import_app.command("proact")(proact)
 app.add_typer(import_app, name="import")
 
 

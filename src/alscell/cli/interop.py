@@ -23,7 +23,10 @@ from alscell.cli.evaluate import user_named
 from alscell.config import load_settings
 from alscell.domain.dataset import ClinicalDataset
 from alscell.errors import InvalidInput, Problem
+from alscell.interop.cdisc import write_odm, write_sdtm
 from alscell.interop.csv import read_csv_dir, write_csv_dir
+from alscell.interop.fhir import read_fhir, write_fhir
+from alscell.interop.redcap import read_redcap, write_redcap
 from alscell.services.data_export import export_dataset
 from alscell.services.data_import import ImportSummary, import_dataset
 from alscell.storage import migrate
@@ -119,3 +122,82 @@ def import_csv(
     """Add the patients and products in a directory of alscell CSV files (all or nothing)."""
     with reported_errors():
         imported(read_csv_dir(directory), by, f"alscell CSV {directory.name}")
+
+
+@export_app.command("fhir")
+def export_fhir(out: OutDir, identified: Identified = False, by: ExportBy = None) -> None:
+    """One FHIR R4B Bundle per patient, and one of product units (docs/fhir.md)."""
+    with reported_errors():
+        _refuse_file_as_dir(out)
+        _written(write_fhir(exported("FHIR R4B", by, identified), out), out)
+
+
+@import_app.command("fhir")
+def import_fhir(
+    path: Annotated[Path, typer.Argument(help="A FHIR Bundle (.json) or a directory of them.")],
+    by: ImportBy,
+) -> None:
+    """Add the patients and products in FHIR R4B bundles written by alscell (all or nothing)."""
+    with reported_errors():
+        imported(read_fhir(path), by, f"FHIR {path.name}")
+
+
+@export_app.command("redcap")
+def export_redcap(out: OutDir, identified: Identified = False, by: ExportBy = None) -> None:
+    """A REDCap data dictionary, the matching record export, and the field mapping (docs/redcap.md)."""
+    with reported_errors():
+        _refuse_file_as_dir(out)
+        _written(write_redcap(exported("REDCap", by, identified), out), out)
+
+
+@import_app.command("redcap")
+def import_redcap(
+    records: Annotated[Path, typer.Argument(help="REDCap record export (CSV, raw values, flat).")],
+    dictionary: Annotated[
+        Path, typer.Option("--dictionary", help="The project's data dictionary (CSV).")
+    ],
+    mapping: Annotated[
+        Path, typer.Option("--mapping", help="Field mapping file (YAML, docs/redcap.md).")
+    ],
+    by: ImportBy,
+) -> None:
+    """Add the patients in a REDCap record export, read through a field mapping (all or nothing)."""
+    with reported_errors():
+        imported(read_redcap(records, dictionary, mapping), by, f"REDCap {records.name}")
+
+
+StudyId = Annotated[
+    str, typer.Option("--study-id", help="STUDYID / study OID written in every dataset.")
+]
+
+
+@export_app.command("sdtm")
+def export_sdtm(
+    out: OutDir,
+    study_id: StudyId = "ALSCELL",
+    xpt: Annotated[bool, typer.Option(help="Also write SAS transport v5 (.xpt) files.")] = True,
+    by: ExportBy = None,
+) -> None:
+    """CDISC SDTM datasets DM, AE, EX, PR, QS, RE, VS, LB, DS, SV (de-identified; docs/cdisc.md)."""
+    with reported_errors():
+        _refuse_file_as_dir(out)
+        _written(
+            write_sdtm(exported("CDISC SDTM", by, False), out, study_id=study_id, xpt=xpt), out
+        )
+
+
+@export_app.command("odm")
+def export_odm(
+    out: Annotated[Path, typer.Option("--out", help="The XML file to write (must not exist).")],
+    study_id: StudyId = "ALSCELL",
+    by: ExportBy = None,
+) -> None:
+    """CDISC ODM 1.3.2 XML: study metadata and clinical data (de-identified; docs/cdisc.md)."""
+    with reported_errors():
+        dataset = exported("CDISC ODM", by, False)
+        keys = sorted({f"{e.protocol_key} {e.protocol_version}" for e in dataset.enrollments})
+        path = write_odm(
+            dataset, out, study_oid=study_id, study_name=study_id,
+            protocol_name=", ".join(keys) or "no enrollments", created_at=datetime.now(UTC),
+        )  # fmt: skip
+        make_console().print(f"Wrote {path}")
