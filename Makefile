@@ -45,6 +45,7 @@ pytest: $(STAMP)  ## the test suite with coverage (domain held to 100 %)
 bench: $(STAMP)  ## benchmarks: each fast path against its reference library, as ratios in one run
 	$(BIN)/python benchmarks/bench_mixed_model.py
 	$(BIN)/python benchmarks/bench_cafs.py
+	$(BIN)/python benchmarks/bench_proact_import.py
 
 format: $(STAMP)  ## fix lint and formatting where the tools can
 	$(BIN)/ruff check --fix src tests benchmarks

@@ -1,4 +1,7 @@
-"""PRO-ACT tables of a synthetic cohort (interop/proact/tables.py): items, columns, a csv round trip."""
+"""PRO-ACT tables of a synthetic cohort (interop/proact/tables.py): columns and a csv round trip.
+
+The item split itself is tested in tests/domain/stats/test_synthetic_items.py.
+"""
 
 from __future__ import annotations
 
@@ -10,43 +13,17 @@ import numpy as np
 import pytest
 
 from alscell.domain.stats import synthetic as syn
-from alscell.interop.proact import PROACT_TABLES, items_from_totals
+from alscell.interop.proact import PROACT_TABLES
 from alscell.interop.proact.tables import ALSFRS_ITEM_COLUMNS
 from alscell.storage.comparator_files import builtin_natural_history
 
 START = date(2023, 1, 2)
-BULBAR_ITEMS, LIMB_ITEMS, RESPIRATORY_ITEMS = slice(0, 3), slice(3, 9), slice(9, 12)
 
 
 @pytest.fixture(scope="module")
 def chunk() -> syn.CohortChunk:
     spec = syn.CohortSpec(patients=400, seed=4, start=START)
     return next(syn.synthesize(builtin_natural_history(), spec))
-
-
-def test_items_sum_to_every_total_and_stay_within_0_to_4() -> None:
-    totals = np.arange(49)
-    for bulbar in (True, False):
-        items = items_from_totals(totals, np.full(49, bulbar))
-        assert items.shape == (49, 12)
-        assert items.sum(axis=1).tolist() == totals.tolist()
-        assert items.min() >= 0
-        assert items.max() <= 4
-
-
-def test_the_onset_region_loses_points_first() -> None:
-    bulbar = items_from_totals(np.array([40]), np.array([True]))[0]
-    spinal = items_from_totals(np.array([40]), np.array([False]))[0]
-    assert bulbar[BULBAR_ITEMS].sum() == 4
-    assert bulbar[LIMB_ITEMS].sum() == 24
-    assert spinal[LIMB_ITEMS].sum() == 16
-    assert spinal[BULBAR_ITEMS].sum() == 12
-    assert bulbar[RESPIRATORY_ITEMS].tolist() == spinal[RESPIRATORY_ITEMS].tolist() == [4, 4, 4]
-    assert items_from_totals(np.array([4]), np.array([False]))[0][RESPIRATORY_ITEMS].tolist() == [
-        0,
-        0,
-        4,
-    ]
 
 
 def written(table: syn.Table, chunk: syn.CohortChunk) -> list[dict[str, str]]:
