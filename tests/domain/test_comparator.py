@@ -40,7 +40,7 @@ def test_the_change_runs_from_the_first_rating_at_or_after_day_0_to_the_nearest_
     assert same(outcomes(subject), [(nan, 37 - 44)])
 
 
-def test_a_tie_takes_the_earlier_rating_and_nothing_outside_the_window_counts():
+def test_a_tie_takes_the_earlier_rating_and_a_missed_window_is_interpolated():
     nan = math.nan
     nearer = SubjectCourse(
         [(0, 40), (170, 35), (196, 30)]
@@ -48,8 +48,13 @@ def test_a_tie_takes_the_earlier_rating_and_nothing_outside_the_window_counts():
     assert same(outcomes(nearer), [(nan, -5.0)])
     tied = SubjectCourse([(0, 40), (241, 35), (246, 30)])  # 8 months = 243.5 days: both 2.5 away
     assert same(outcomes(tied, months=8.0), [(nan, -5.0)])
+    # No rating in the window: the total at 182.625 days is interpolated between the ratings that
+    # bracket it, 30 + (28 - 30) × (182.625 - 150) / (230 - 150) = 29.184375, a change of -10.815625.
     far = SubjectCourse([(0, 40), (150, 30), (230, 28)])
-    assert same(outcomes(far), [(nan, nan)])
+    assert same(outcomes(far), [(nan, 29.184375 - 40)])
+    # Follow-up that stops before the horizon (alive, nothing after it) cannot be placed: excluded.
+    stopped = SubjectCourse([(0, 40), (150, 30)])
+    assert same(outcomes(stopped), [(nan, nan)])
 
 
 def test_a_death_within_the_horizon_counts_from_baseline_and_has_no_change():

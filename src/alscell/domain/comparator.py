@@ -9,11 +9,15 @@ For one subject (every time in days from trial start; months = days / 30.4375, c
 
     baseline     the first ALSFRS-R rating at or after delta 0
     target       the ALSFRS-R rating nearest baseline + H months, within ± window days of it
-                 (the earlier one on a tie)
+                 (the earlier one on a tie); with none in the window, the total linearly
+                 interpolated between the last rating before and the first after baseline + H
+                 months (follow-up that goes past H must not be thrown away: excluding alive
+                 subjects whose visits miss the window while every death counts would make the
+                 cohort look worse than it is)
     died         Subject_Died with a Death_Days at or before baseline + H months:
                  death month = (Death_Days − baseline delta) / 30.4375, at least 0; no change
     change       target total − baseline total, for a subject alive at H
-    excluded     no baseline, or alive at H without a target rating (a NaN change: ranked by nobody)
+    excluded     no baseline, or alive with no follow-up past H months (a NaN change: ranked by nobody)
 
 Only ALSFRS-R ratings (form ``alsfrs_r``) take part: the original ALSFRS (item 10 "respiratory",
 total 0-40) is another scale and its totals cannot be subtracted from ALSFRS-R totals. A death with
@@ -188,10 +192,16 @@ def _outcome(subject: SubjectCourse, horizon_days: float, window_days: int) -> t
             return max(after, 0) / DAYS_PER_MONTH, math.nan
     target = start + horizon_days
     near = [r for r in subject.ratings if r[0] > start and abs(r[0] - target) <= window_days]
-    if not near:
+    if near:
+        reading = min(near, key=lambda rating: (abs(rating[0] - target), rating[0]))
+        return math.nan, float(reading[1] - total)
+    before = [r for r in subject.ratings if start <= r[0] < target]
+    after = [r for r in subject.ratings if r[0] > target]
+    if not (before and after):
         return math.nan, math.nan
-    reading = min(near, key=lambda rating: (abs(rating[0] - target), rating[0]))
-    return math.nan, float(reading[1] - total)
+    (day0, total0), (day1, total1) = max(before), min(after)
+    at_target = total0 + (total1 - total0) * (target - day0) / (day1 - day0)
+    return math.nan, float(at_target - total)
 
 
 @dataclass(frozen=True, slots=True)
