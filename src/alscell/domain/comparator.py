@@ -195,11 +195,11 @@ def _outcome(subject: SubjectCourse, horizon_days: float, window_days: int) -> t
     if near:
         reading = min(near, key=lambda rating: (abs(rating[0] - target), rating[0]))
         return math.nan, float(reading[1] - total)
-    before = [r for r in subject.ratings if start <= r[0] < target]
-    after = [r for r in subject.ratings if r[0] > target]
-    if not (before and after):
+    earlier = [r for r in subject.ratings if start <= r[0] < target]
+    later = [r for r in subject.ratings if r[0] > target]
+    if not (earlier and later):
         return math.nan, math.nan
-    (day0, total0), (day1, total1) = max(before), min(after)
+    (day0, total0), (day1, total1) = max(earlier), min(later)
     at_target = total0 + (total1 - total0) * (target - day0) / (day1 - day0)
     return math.nan, float(at_target - total)
 
