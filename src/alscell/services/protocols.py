@@ -84,14 +84,12 @@ def _parsed(content: str, source: str) -> Protocol:
 
 
 def analysis_plan_for(session: Session, protocol_id: int) -> AnalysisPlan:
-    """The analysis plan row of a protocol version."""
+    """The analysis plan row of a protocol version; NotFound for an unknown (or impossible) id."""
+    load(session, ProtocolVersion, protocol_id, kind="protocol")
     plan = session.execute(
         sa.select(AnalysisPlan).where(AnalysisPlan.protocol_id == protocol_id)
     ).scalar_one_or_none()
     if plan is None:
-        load(
-            session, ProtocolVersion, protocol_id, kind="protocol"
-        )  # NotFound for an unknown protocol
         raise Conflict(f"protocol {protocol_id} has no analysis plan; load the protocol again")
     return plan
 
