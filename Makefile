@@ -42,10 +42,8 @@ pytest: $(STAMP)  ## the test suite with coverage (domain held to 100 %)
 	$(BIN)/pytest --e2e --cov --cov-context=test --cov-report=term $(PYTEST_ARGS)
 	$(BIN)/coverage report --include='src/alscell/domain/*' --fail-under=100
 
-bench: $(STAMP)  ## benchmarks: each fast path against its reference library, as ratios in one run
-	$(BIN)/python benchmarks/bench_mixed_model.py
-	$(BIN)/python benchmarks/bench_cafs.py
-	$(BIN)/python benchmarks/bench_proact_import.py
+bench: $(STAMP) report-packages  ## benchmarks as ratios against references in the same run (table + bench-results.json)
+	$(BIN)/python -m benchmarks.run $(BENCH_ARGS)
 
 format: $(STAMP)  ## fix lint and formatting where the tools can
 	$(BIN)/ruff check --fix src tests benchmarks

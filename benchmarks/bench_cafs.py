@@ -2,8 +2,9 @@
 
 The fast path sorts once, O(n log n): ten times the patients should cost about 10-13 times as much.
 The pairwise reference (cafs.pairwise_scores) is O(n²): ten times the patients, a hundred times the
-cost, so it is timed only at 1,000 and 3,000 patients. Cohorts have many ties (deaths at whole
-months, integer changes) and 10% excluded patients. Run with ``make bench``; takes well under a minute.
+cost, so it is timed only at 1,000 and 3,000 patients, where both must give the same scores. Cohorts have
+many ties (deaths at whole months, integer changes) and 10% excluded patients. The growth exponent is
+fitted from 10,000 patients up. Part of ``make bench``; takes well under a minute.
 """
 
 from __future__ import annotations
@@ -13,10 +14,9 @@ from collections.abc import Callable
 
 import numpy as np
 from numpy.typing import NDArray
-from rich.console import Console
-from rich.table import Table
 
 from alscell.domain.stats import cafs
+from benchmarks.common import CorrectnessError, Line, Measure, section_main
 
 HORIZON_MONTHS = 12.0
 FAST_SIZES = (1_000, 3_000, 10_000, 100_000, 1_000_000)
@@ -45,44 +45,47 @@ def best_seconds(
     return best
 
 
-def milliseconds(seconds: float | None) -> str:
-    return "" if seconds is None else f"{seconds * 1e3:,.2f}"
-
-
-def main() -> None:
+def run(quick: bool) -> list[Line]:
     rng = np.random.default_rng(2013)
-    cohorts = {n: cohort(n, rng) for n in FAST_SIZES}
-    fast = {n: best_seconds(cafs.scores, cohorts[n], BUDGET_SECONDS) for n in FAST_SIZES}
-    pairwise: dict[int, float] = {}
+    sizes = FAST_SIZES[:3] if quick else FAST_SIZES
+    cohorts = {n: cohort(n, rng) for n in sizes}
+    budget = 0.2 if quick else BUDGET_SECONDS
+    fast = {n: best_seconds(cafs.scores, cohorts[n], budget) for n in sizes}
+    lines = []
     for n in PAIRWISE_SIZES:
-        pairwise[n] = best_seconds(cafs.pairwise_scores, cohorts[n], 0.0)
+        pairwise = best_seconds(cafs.pairwise_scores, cohorts[n], 0.0)
         if not np.array_equal(
             cafs.scores(cohorts[n]), cafs.pairwise_scores(cohorts[n]), equal_nan=True
         ):
-            raise SystemExit(f"fast and pairwise scores differ at n = {n}")
-
-    table = Table(title="CAFS scores: sort-and-count against the pairwise definition")
-    for column in (
-        "patients",
-        "fast (ms)",
-        "pairwise (ms)",
-        "pairwise / fast",
-        "fast growth per 10×",
-    ):
-        table.add_column(column, justify="right")
-    for n in FAST_SIZES:
-        slow = pairwise.get(n)
-        ratio = "" if slow is None else f"{slow / fast[n]:,.0f}×"
-        growth = f"{fast[n] / fast[n // 10]:.1f}×" if n // 10 in fast else ""
-        table.add_row(f"{n:,}", milliseconds(fast[n]), milliseconds(slow), ratio, growth)
-    console = Console()
-    console.print(table)
-    console.print(
-        "Fast growth per 10× patients: about 10-13× is n log n, 100× would be quadratic; below "
-        "10,000 patients the fixed cost of each numpy call dominates, so growth there is smaller.\n"
-        f"Pairwise 1,000 → 3,000 patients: {pairwise[3_000] / pairwise[1_000]:.1f}× (9× is quadratic)."
+            raise CorrectnessError(f"CAFS: fast and pairwise scores differ at n = {n:,}")
+        lines.append(
+            Line(
+                what="CAFS scores (sort and count)",
+                size=f"{n:,} patients",
+                alscell=Measure(fast[n]),
+                reference_name="pairwise definition",
+                reference=Measure(pairwise),
+                ratio=pairwise / fast[n],
+                ratio_means="pairwise time / alscell time",
+                detail="scores equal to the pairwise definition's",
+            )
+        )
+    large = [n for n in sizes if n >= (1_000 if quick else 10_000)]
+    exponent = float(np.polyfit(np.log(large), np.log([fast[n] for n in large]), 1)[0])
+    lines.append(
+        Line(
+            what="CAFS scores: growth with patients",
+            size=" → ".join(f"{n:,}" for n in large) + " patients",
+            alscell=Measure(fast[large[-1]]),
+            ratio=exponent,
+            ratio_means="fitted exponent of n",
+            target="≤ 1.15 (not quadratic)",
+            met=exponent <= 1.15,
+            detail="times: " + ", ".join(f"{n:,}: {fast[n] * 1e3:,.3f} ms" for n in sizes),
+        )
     )
+    return lines
 
 
 if __name__ == "__main__":
-    main()
+    section_main(run)

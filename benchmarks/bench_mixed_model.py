@@ -1,10 +1,11 @@
 """Benchmark: the numpy REML fit of alscell.domain.stats.mixed_model against statsmodels' MixedLM.
 
-A plain script (run by ``make bench``): simulates cohorts of 200, 1,000 and 5,000 patients with about
-8 ALSFRS-R ratings each at random times around the first implantation, fits both on the same data in
-the same run, and prints the best wall-clock time of a few runs of each (the fast fit's includes
-validating its input), their ratio and the largest difference in the fixed effects. Takes well under
-two minutes.
+Simulates cohorts (1,000 and 10,000 patients, 6-14 ALSFRS-R ratings each, about 10, at random times
+from 8 months before to 14 months after the first implantation) at a fixed seed, fits the same model
+(random intercept and slope, change in slope at month 0) with both on the same data in the same run,
+and reports the best wall-clock time of each (alscell's includes checking its input), their ratio,
+and the agreement. The agreement is asserted: fixed effects within 1e-3, G and s² within 1 %, both
+fits converged — a disagreement fails ``make bench``.
 
 statsmodels is given time in SDs of the rating times and its results are converted back to months
 (an exact reparameterisation, see tests/domain/stats/test_mixed_model.py): with months as they are its
@@ -13,88 +14,111 @@ default start is far from the slope variance and it often fails to converge.
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
+from dataclasses import dataclass
 from functools import partial
-from typing import TypeVar
 
 import numpy as np
 from numpy.typing import NDArray
-from rich.console import Console
-from rich.table import Table
 from statsmodels.regression.mixed_linear_model import MixedLM
 
-from alscell.domain.stats.mixed_model import PatientRatings, fit_mixed_model
+from alscell.domain.stats.mixed_model import MixedModelFit, PatientRatings, fit_mixed_model
+from benchmarks.common import CorrectnessError, Line, Measure, best_of, section_main
 
-SIZES = ((200, 5, 3), (1_000, 5, 3), (5_000, 3, 2))
-"""Patients, then how many times the fast fit and statsmodels run (the best time is shown)."""
+SIZES = ((1_000, 3, 2), (10_000, 3, 1))
+"""Patients, then how many times alscell and statsmodels run (the best time is kept)."""
+QUICK_SIZES = ((500, 2, 1),)
 BETA = (36.0, -1.0, 0.4)
 G = ((16.0, 0.4), (0.4, 0.25))
 SIGMA = 1.5
 SEED = 20_240_601
+TARGET = 20.0
+"""statsmodels' time over alscell's, at 10,000 patients (the issue's first target)."""
 
-T = TypeVar("T")
+
+@dataclass(frozen=True)
+class Reference:
+    fixed: NDArray[np.float64]
+    g: NDArray[np.float64]
+    s2: float
+    converged: bool
 
 
 def simulate(patients: int, rng: np.random.Generator) -> list[PatientRatings]:
-    """4-12 ratings per patient (8 on average) at random times from 8 months before to 14 after."""
+    """6-14 ratings per patient (10 on average) at random times from 8 months before to 14 after."""
     effects = rng.multivariate_normal([0.0, 0.0], np.array(G), size=patients)
     records = []
     for i, (b0, b1) in enumerate(effects):
-        t = np.sort(rng.uniform(-8.0, 14.0, rng.integers(4, 13)))
+        t = np.sort(rng.uniform(-8.0, 14.0, rng.integers(6, 15)))
         mean = BETA[0] + BETA[1] * t + BETA[2] * np.maximum(t, 0.0) + b0 + b1 * t
         totals = np.clip(np.rint(mean + rng.normal(0.0, SIGMA, len(t))), 0, 48)
         records.append(PatientRatings(f"P{i:05d}", tuple(t), tuple(totals)))
     return records
 
 
-def statsmodels_fixed_effects(records: list[PatientRatings]) -> tuple[NDArray[np.float64], bool]:
+def statsmodels_fit(records: list[PatientRatings]) -> Reference:
     t = np.concatenate([np.asarray(r.months, dtype=float) for r in records])
     y = np.concatenate([np.asarray(r.totals, dtype=float) for r in records])
     groups = np.repeat(np.arange(len(records)), [len(r.months) for r in records])
-    scale = np.array([1.0, np.std(t), np.std(t)])
-    x = np.column_stack([np.ones_like(t), t, np.maximum(t, 0.0)]) / scale
+    d = np.array([1.0, np.std(t), np.std(t)])
+    x = np.column_stack([np.ones_like(t), t, np.maximum(t, 0.0)]) / d
     result = MixedLM(y, x, groups=groups, exog_re=x[:, :2]).fit(reml=True, method=["lbfgs"])
-    return np.asarray(result.fe_params) / scale, bool(result.converged)
-
-
-def best_of(runs: int, work: Callable[[], T]) -> tuple[float, T]:
-    """The shortest of ``runs`` wall-clock times, and the last result."""
-    best = float("inf")
-    for _ in range(runs):
-        start = time.perf_counter()
-        result = work()
-        best = min(best, time.perf_counter() - start)
-    return best, result
-
-
-def main() -> None:
-    rng = np.random.default_rng(SEED)
-    table = Table(
-        title="REML mixed model: numpy fast path vs statsmodels MixedLM (same data)",
-        caption="both ok: both fits converged. MixedLM fitted with time in SDs (see docstring).",
+    return Reference(
+        fixed=np.asarray(result.fe_params) / d,
+        g=np.asarray(result.cov_re) / np.outer(d[:2], d[:2]),
+        s2=float(result.scale),
+        converged=bool(result.converged),
     )
-    for column in ("patients", "ratings", "fast s", "MixedLM s", "MixedLM/fast", "max |Δβ|"):
-        table.add_column(column, justify="right", no_wrap=True)
-    table.add_column("both ok", justify="center")
+
+
+def agreement(fit: MixedModelFit, reference: Reference) -> tuple[float, float, list[str]]:
+    """Largest |Δβ|, largest relative difference of G and s², and what breaks the tolerances."""
+    d_beta = float(np.max(np.abs(fit.fixed_effects - reference.fixed)))
+    g = fit.random_effects_covariance.matrix
+    relative = [
+        *(np.abs(g - reference.g) / np.abs(reference.g)).ravel().tolist(),
+        abs(fit.residual_variance - reference.s2) / reference.s2,
+    ]
+    d_variance = float(max(relative))
+    broken = []
+    if not (fit.converged and reference.converged):
+        broken.append(f"converged: alscell {fit.converged}, statsmodels {reference.converged}")
+    if d_beta > 1e-3:
+        broken.append(f"fixed effects differ by {d_beta:.2e} (> 1e-3)")
+    if d_variance > 0.01:
+        broken.append(f"variance components differ by {d_variance:.2%} (> 1 %)")
+    return d_beta, d_variance, broken
+
+
+def run(quick: bool) -> list[Line]:
+    rng = np.random.default_rng(SEED)
     fit_mixed_model(simulate(50, rng))  # warm up imports and caches outside the timings
-    for patients, fast_runs, reference_runs in SIZES:
+    lines = []
+    for patients, fast_runs, reference_runs in QUICK_SIZES if quick else SIZES:
         records = simulate(patients, rng)
-        fast_time, fit = best_of(fast_runs, partial(fit_mixed_model, records))
-        reference_time, (reference, converged) = best_of(
-            reference_runs, partial(statsmodels_fixed_effects, records)
+        ratings = sum(len(r.months) for r in records)
+        fast, fit = best_of(fast_runs, partial(fit_mixed_model, records))
+        slow, reference = best_of(reference_runs, partial(statsmodels_fit, records))
+        d_beta, d_variance, broken = agreement(fit, reference)
+        if broken:
+            raise CorrectnessError(f"mixed model at {patients:,} patients: {'; '.join(broken)}")
+        judged = patients == 10_000
+        lines.append(
+            Line(
+                what="mixed model (REML, random intercept + slope, slope change)",
+                size=f"{patients:,} patients, {ratings:,} ratings",
+                alscell=Measure(fast),
+                reference_name="statsmodels MixedLM",
+                reference=Measure(slow),
+                ratio=slow / fast,
+                ratio_means="MixedLM time / alscell time",
+                target=f"≥ {TARGET:g}" if judged else "-",
+                met=(slow / fast >= TARGET) if judged else None,
+                detail=f"max |Δβ| {d_beta:.1e} (≤ 1e-3), max relative Δ of G and s² "
+                f"{d_variance:.2e} (≤ 1e-2), {fit.iterations} iterations; both converged",
+            )
         )
-        table.add_row(
-            f"{patients:,}",
-            f"{fit.n_ratings:,}",
-            f"{fast_time:.3f}",
-            f"{reference_time:.2f}",
-            f"{reference_time / fast_time:.0f}×",
-            f"{np.max(np.abs(fit.fixed_effects - reference)):.1e}",
-            "yes" if fit.converged and converged else "NO",
-        )
-    Console().print(table)
+    return lines
 
 
 if __name__ == "__main__":
-    main()
+    section_main(run)

@@ -13,7 +13,6 @@ from typing import Annotated
 
 import sqlalchemy as sa
 import typer
-from alembic.util import CommandError
 
 from alscell.cli.console import EXIT_FAILURE, reported_errors
 from alscell.config import load_settings
@@ -50,6 +49,8 @@ def _shown(engine: sa.Engine) -> str:
 @contextmanager
 def _revision_checked(option: str) -> Iterator[None]:
     """Alembic's refusal of an unknown or unreachable revision becomes :class:`InvalidInput`."""
+    from alembic.util import CommandError  # imported when run, not for --help
+
     try:
         yield
     except CommandError as error:

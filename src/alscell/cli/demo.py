@@ -16,21 +16,20 @@ import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
-import uvicorn
 from rich.progress import Progress
 from rich.table import Table
 
 from alscell.cli.console import EXIT_FAILURE, make_console
-from alscell.reports.render import render_html, render_pdf
-from alscell.services.demo import DemoSummary, run_demo
-from alscell.services.evaluation import DEFAULT_SEED
-from alscell.services.reporting import program_report
+from alscell.domain.defaults import DEFAULT_SEED
 from alscell.storage import migrate
 from alscell.storage.comparator_files import builtin_natural_history, builtin_safety_reference
 from alscell.storage.session import make_engine, make_session_factory
+
+if TYPE_CHECKING:
+    from alscell.services.demo import DemoSummary
 
 __all__ = ["demo"]
 
@@ -126,6 +125,8 @@ def _sqlite(path: Path) -> Iterator[sqlite3.Connection]:
 
 
 def _run(url: str, seed: int, effect: float, count: int, daily_care: bool) -> DemoSummary:
+    from alscell.services.demo import run_demo  # heavy: imported when run, not for --help
+
     engine = make_engine(url)
     try:
         with (
@@ -154,6 +155,9 @@ def _show_users(summary: DemoSummary) -> None:
 
 
 def _write_reports(url: str, summary: DemoSummary, out: Path) -> tuple[Path, Path]:
+    from alscell.reports.render import render_html, render_pdf  # heavy: imported when run
+    from alscell.services.reporting import program_report
+
     engine = make_engine(url)
     try:
         with make_session_factory(engine)() as session:
@@ -171,6 +175,8 @@ def _write_reports(url: str, summary: DemoSummary, out: Path) -> tuple[Path, Pat
 
 def _serve(url: str, host: str, port: int) -> None:
     """Serve the web app on the demo database (plain http on this machine: cookies not HTTPS-only)."""
+    import uvicorn  # imported when serving, not for --help
+
     os.environ.update(
         ALSCELL_DATABASE_URL=url, ALSCELL_COOKIE_SECURE="false", ALSCELL_ENVIRONMENT="development"
     )

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, date, datetime
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -24,13 +24,15 @@ from alscell import __version__
 from alscell.cli.console import make_console, reported_errors
 from alscell.config import Settings, load_settings
 from alscell.domain import evaluation as ev
-from alscell.domain.analyses import ANALYSIS_STEPS, Analyses
+from alscell.domain.defaults import DEFAULT_SEED
 from alscell.errors import InvalidInput, NotFound, Problem
-from alscell.services.evaluation import DEFAULT_SEED, evaluate_program, evaluation_protocols
 from alscell.storage import migrate
 from alscell.storage.comparator_files import natural_history_from, safety_reference_from
 from alscell.storage.models import Enrollment, ProtocolVersion, User
 from alscell.storage.session import make_engine, make_session_factory
+
+if TYPE_CHECKING:
+    from alscell.domain.analyses import Analyses
 
 __all__ = ["data_cutoff_from", "enrolled_count", "evaluate", "protocol_to_evaluate", "user_named"]
 
@@ -56,6 +58,9 @@ def evaluate(
     ] = None,
 ) -> None:  # fmt: skip
     """Evaluate outcomes against natural history and say what the design can and cannot show."""
+    from alscell.domain.analyses import ANALYSIS_STEPS  # heavy: imported when run, not for --help
+    from alscell.services.evaluation import evaluate_program
+
     with reported_errors():
         settings = load_settings()
         cutoff = data_cutoff_from(as_of, settings)
@@ -222,6 +227,8 @@ def user_named(session: Session, username: str | None) -> User | None:
 
 def protocol_to_evaluate(session: Session, protocol: str | None, user: User | None) -> int:
     """The protocol version asked for; or the only one with patients."""
+    from alscell.services.evaluation import evaluation_protocols  # heavy: imported when run
+
     candidates = evaluation_protocols(session, by=user)
     if protocol is None:
         if len(candidates) == 1:

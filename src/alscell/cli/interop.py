@@ -23,9 +23,7 @@ from alscell.cli.evaluate import user_named
 from alscell.config import load_settings
 from alscell.domain.dataset import ClinicalDataset
 from alscell.errors import InvalidInput, Problem
-from alscell.interop.cdisc import write_odm, write_sdtm
 from alscell.interop.csv import read_csv_dir, write_csv_dir
-from alscell.interop.fhir import read_fhir, write_fhir
 from alscell.interop.redcap import read_redcap, write_redcap
 from alscell.services.data_export import export_dataset
 from alscell.services.data_import import ImportSummary, import_dataset
@@ -127,6 +125,8 @@ def import_csv(
 @export_app.command("fhir")
 def export_fhir(out: OutDir, identified: Identified = False, by: ExportBy = None) -> None:
     """One FHIR R4B Bundle per patient, and one of product units (docs/fhir.md)."""
+    from alscell.interop.fhir import write_fhir  # fhir.resources: imported when run, not for --help
+
     with reported_errors():
         _refuse_file_as_dir(out)
         _written(write_fhir(exported("FHIR R4B", by, identified), out), out)
@@ -138,6 +138,8 @@ def import_fhir(
     by: ImportBy,
 ) -> None:
     """Add the patients and products in FHIR R4B bundles written by alscell (all or nothing)."""
+    from alscell.interop.fhir import read_fhir  # fhir.resources: imported when run, not for --help
+
     with reported_errors():
         imported(read_fhir(path), by, f"FHIR {path.name}")
 
@@ -179,6 +181,8 @@ def export_sdtm(
     by: ExportBy = None,
 ) -> None:
     """CDISC SDTM datasets DM, AE, EX, PR, QS, RE, VS, LB, DS, SV (de-identified; docs/cdisc.md)."""
+    from alscell.interop.cdisc import write_sdtm  # pandas: imported when run, not for --help
+
     with reported_errors():
         _refuse_file_as_dir(out)
         _written(
@@ -193,6 +197,8 @@ def export_odm(
     by: ExportBy = None,
 ) -> None:
     """CDISC ODM 1.3.2 XML: study metadata and clinical data (de-identified; docs/cdisc.md)."""
+    from alscell.interop.cdisc import write_odm  # pandas: imported when run, not for --help
+
     with reported_errors():
         dataset = exported("CDISC ODM", by, False)
         keys = sorted({f"{e.protocol_key} {e.protocol_version}" for e in dataset.enrollments})

@@ -18,22 +18,16 @@ from rich.progress import Progress
 from alscell.cli.console import make_console, reported_errors
 from alscell.cli.evaluate import data_cutoff_from, enrolled_count, protocol_to_evaluate, user_named
 from alscell.config import load_settings
-from alscell.domain.analyses import ANALYSIS_STEPS
+from alscell.domain.defaults import DEFAULT_SEED
 from alscell.domain.report import ProgramReport
 from alscell.errors import InvalidInput, Problem
-from alscell.reports.render import render_html, render_pdf
-from alscell.services.evaluation import DEFAULT_SEED
-from alscell.services.reporting import program_report
 from alscell.storage import migrate
 from alscell.storage.comparator_files import natural_history_from, safety_reference_from
 from alscell.storage.session import make_engine, make_session_factory
 
 __all__ = ["report"]
 
-RENDERERS: dict[str, Callable[[ProgramReport], bytes]] = {
-    ".html": lambda report: render_html(report).encode("utf-8"),
-    ".pdf": render_pdf,
-}
+SUFFIXES = (".html", ".pdf")
 
 
 def report(
@@ -55,6 +49,9 @@ def report(
     ] = None,
 ) -> None:  # fmt: skip
     """Write the program report (evidence statement first) as HTML or PDF."""
+    from alscell.domain.analyses import ANALYSIS_STEPS  # heavy: imported when run, not for --help
+    from alscell.services.reporting import program_report
+
     with reported_errors():
         renderer = _renderer(out)
         settings = load_settings()
@@ -84,14 +81,18 @@ def report(
 
 
 def _renderer(out: Path) -> Callable[[ProgramReport], bytes]:
-    renderer = RENDERERS.get(out.suffix.lower())
-    if renderer is None:
+    suffix = out.suffix.lower()
+    if suffix not in SUFFIXES:
         rule = f"must end in .html or .pdf, got {out.name!r}"
         raise InvalidInput([Problem("--out", rule)], subject="command")
     if not out.resolve().parent.is_dir():
         rule = f"its directory {out.resolve().parent} does not exist"
         raise InvalidInput([Problem("--out", rule)], subject="command")
-    return renderer
+    from alscell.reports.render import render_html, render_pdf  # matplotlib: only when writing
+
+    if suffix == ".pdf":
+        return render_pdf
+    return lambda report: render_html(report).encode("utf-8")
 
 
 def _write_atomically(out: Path, content: bytes) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-import uvicorn
 
 
 def serve(
@@ -13,4 +12,6 @@ def serve(
     port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")] = 8000,
 ) -> None:
     """Serve the JSON API (and the clinic's pages) on HOST:PORT; settings come from ALSCELL_*."""
+    import uvicorn  # imported when serving, not for --help
+
     uvicorn.run("alscell.web.app:create_app", factory=True, host=host, port=port, log_level="info")

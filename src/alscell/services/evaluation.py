@@ -12,7 +12,6 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable
 from datetime import date
-from typing import Final
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -21,6 +20,7 @@ from alscell.domain import analyses
 from alscell.domain import evaluation as ev
 from alscell.domain.access import Action
 from alscell.domain.analyses import DEFAULT_POWER_SIMULATIONS
+from alscell.domain.defaults import DEFAULT_SEED
 from alscell.domain.deviations import Severity, find_deviations
 from alscell.domain.protocol import Relatedness
 from alscell.domain.stats.cafs import Outcomes
@@ -47,9 +47,6 @@ from alscell.storage.models import (
 )
 
 __all__ = ["DEFAULT_SEED", "evaluate_program", "evaluation_protocols"]
-
-DEFAULT_SEED: Final = 20_260_101
-"""The evaluation's seed unless another is asked for: the same records always give the same numbers."""
 
 
 def evaluate_program(
