@@ -10,6 +10,7 @@ Golden values come from three independent sources, never from the code under tes
 
 from __future__ import annotations
 
+import array
 import math
 import warnings
 from dataclasses import dataclass
@@ -462,6 +463,35 @@ def test_invalid_input_names_the_place_and_rule(records, location, words):
         fit_mixed_model(records)
     problem = next(p for p in caught.value.problems if p.location == location)
     assert words in problem.message
+
+
+@pytest.mark.parametrize(
+    ("months", "totals"),
+    [
+        ("123", (30.0, 29.0, 28.0)),  # text is not a sequence of times, even if it iterates as one
+        ({1.0: "x", 2.0: "y"}, (30.0, 29.0)),  # nor is a mapping
+    ],
+)
+def test_times_must_be_a_real_sequence(months, totals):
+    """Text or a mapping where times belong is refused, not read character by character (§7.6)."""
+    with pytest.raises(InvalidInput) as caught:
+        fit_mixed_model([A, PatientRatings("B", months, totals)])
+    assert any(p.location.startswith("patients[1] ('B')") for p in caught.value.problems)
+
+
+def test_any_sequence_type_gives_the_same_fit(small):
+    """Times and totals given as arrays of another kind (here array.array) fit exactly as tuples do."""
+    records, fit = small
+    as_arrays = [
+        PatientRatings(r.patient, array.array("d", r.months), array.array("d", r.totals))
+        for r in records
+    ]
+
+    again = fit_mixed_model(as_arrays)
+
+    np.testing.assert_array_equal(again.fixed_effects, fit.fixed_effects)
+    assert again.patients == fit.patients
+    assert again.reml_log_likelihood == fit.reml_log_likelihood
 
 
 def test_every_problem_is_listed_at_once():

@@ -41,6 +41,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from itertools import chain
 from typing import Final
 
 import numpy as np
@@ -294,6 +295,49 @@ def _cohort_problems(
 
 
 def _cohort(records: Sequence[PatientRatings]) -> _Cohort:
+    cohort = _well_formed_cohort(records)
+    return cohort if cohort is not None else _checked_cohort(records)
+
+
+def _well_formed_cohort(records: Sequence[PatientRatings]) -> _Cohort | None:
+    """The cohort read in bulk when every record is well formed; None to read it record by record.
+
+    The same rules as :func:`_checked_cohort`, tested on whole arrays: distinct non-empty text keys,
+    as many totals as times, at least one rating each, finite times, totals 0-48 and the cohort's
+    own rules. Anything else (or anything odd) is left to the slow path, which names each problem.
+    """
+    keys = tuple(record.patient for record in records)
+    sizes = [_flat_size(record.months) for record in records]
+    if (
+        not all(type(key) is str and key for key in keys)
+        or len(set(keys)) != len(keys)
+        or min(sizes, default=0) < 1
+        or sizes != [_flat_size(record.totals) for record in records]
+    ):
+        return None
+    try:
+        months = np.fromiter(chain.from_iterable(r.months for r in records), np.float64, sum(sizes))
+        totals = np.fromiter(chain.from_iterable(r.totals for r in records), np.float64, sum(sizes))
+    except (TypeError, ValueError):
+        return None
+    if not (
+        np.isfinite(months).all()
+        and ((totals >= 0) & (totals <= MAX_TOTAL)).all()
+        and not _cohort_problems(records, months)
+    ):
+        return None
+    index = np.repeat(np.arange(len(records)), sizes)
+    return _Cohort(keys=keys, index=index, months=months, totals=totals)
+
+
+def _flat_size(values: object) -> int:
+    """The length of a tuple, list or flat array; -1 for anything else (read record by record)."""
+    if isinstance(values, tuple | list) or (isinstance(values, np.ndarray) and values.ndim == 1):
+        return len(values)
+    return -1
+
+
+def _checked_cohort(records: Sequence[PatientRatings]) -> _Cohort:
     seen: dict[str, int] = {}
     read = [_read_patient(i, record, seen) for i, record in enumerate(records)]
     problems = [problem for *_, found in read for problem in found]
@@ -591,12 +635,9 @@ def _estimates(
 
 def _blups(profile: _Profile, sums: _Sums, keys: tuple[str, ...]) -> tuple[PatientEffects, ...]:
     """b̂ᵢ = GZᵢᵀVᵢ⁻¹rᵢ = ΛMᵢ⁻¹ΛᵀZᵢᵀrᵢ, with Zᵢᵀrᵢ = Zᵢᵀyᵢ − ZᵢᵀXᵢβ̂."""
-    blups = _times(profile.shrink, _residual_sums(profile, sums))[:, 0].T
+    blups = _times(profile.shrink, _residual_sums(profile, sums))[:, 0]
     counts = np.rint(sums.ztz[0, 0]).astype(int)
-    return tuple(
-        PatientEffects(key, float(b[0]), float(b[1]), int(n))
-        for key, b, n in zip(keys, blups, counts, strict=True)
-    )
+    return tuple(map(PatientEffects, keys, blups[0].tolist(), blups[1].tolist(), counts.tolist()))
 
 
 def _caveats(*, converged: bool, boundary: bool) -> tuple[str, ...]:
