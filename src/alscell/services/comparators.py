@@ -1,8 +1,8 @@
 """External comparator cohorts: import one under a name, list them, and read their outcomes and course.
 
 An import is one transaction: the cohort row, then its subjects, ratings and vital capacities in chunks
-(``session.execute(sa.insert(Model), rows)``, no ORM objects per row), one audit event
-``comparator.imported`` on the cohort row with its counts and file hashes, and one commit. If the
+(the driver's ``executemany`` of the records as they come: no ORM object or dict per row), one audit
+event ``comparator.imported`` on the cohort row with its counts and file hashes, and one commit. If the
 batches raise (an importer that found bad rows raises once it has read everything), nothing is
 committed and the adapter's rollback leaves no row behind. The rules that turn ratings into outcomes
 are pure, in :mod:`alscell.domain.comparator`.
@@ -10,8 +10,10 @@ are pure, in :mod:`alscell.domain.comparator`.
 
 from __future__ import annotations
 
+import gc
 import itertools
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any, Final, NamedTuple
 
@@ -51,6 +53,9 @@ __all__ = [
 NAME_MAX_LENGTH: Final = 80
 READ_CHUNK: Final = 20_000
 """Rows fetched at a time when reading a cohort back."""
+PLACEHOLDERS: Final = {"qmark": "?", "format": "%s", "pyformat": "%s"}
+"""The positional parameter marker of each DB-API paramstyle that has one (sqlite3: qmark; psycopg:
+pyformat, which takes ``%s`` with a tuple too)."""
 
 
 def import_comparator_cohort(
@@ -78,14 +83,33 @@ def import_comparator_cohort(
     )  # fmt: skip
     session.add(cohort)
     session.flush()
-    for batch in batches:
-        cohort.subject_count += _insert(session, ComparatorSubject, cohort.id, batch.subjects)
-        cohort.rating_count += _insert(session, ComparatorRating, cohort.id, batch.ratings)
-        cohort.fvc_count += _insert(session, ComparatorFvc, cohort.id, batch.fvc)
-        cohort.skipped_count += batch.skipped
+    with _cycle_collector_paused():
+        for batch in batches:
+            cohort.subject_count += _insert(session, ComparatorSubject, cohort.id, batch.subjects)
+            cohort.rating_count += _insert(session, ComparatorRating, cohort.id, batch.ratings)
+            cohort.fvc_count += _insert(session, ComparatorFvc, cohort.id, batch.fvc)
+            cohort.skipped_count += batch.skipped
     audit.record_event(session, actor=by, action="comparator.imported", entity=cohort, now=now)
     session.commit()
     return cohort
+
+
+@contextmanager
+def _cycle_collector_paused() -> Iterator[None]:
+    """Python's cyclic garbage collector paused for the block (reference counting still frees rows).
+
+    A batch holds tens of thousands of row records, which the collector tracks; as they pile up it
+    runs full collections, each walking every object of the process: about 25 in a million-row
+    import, 2.5 of its 8.5 CPU seconds. Rows make no reference cycles; whatever else does is found
+    when the collector runs again, after the block.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _checked_name(session: Session, name: str) -> str:
@@ -105,10 +129,27 @@ def _checked_name(session: Session, name: str) -> str:
 
 
 def _insert(session: Session, model: type[Base], cohort_id: int, rows: Sequence[NamedTuple]) -> int:
-    if rows:
-        session.execute(
-            sa.insert(model), [{**row._asdict(), "cohort_id": cohort_id} for row in rows]
+    """Insert ``rows`` (records whose fields are ``model``'s columns) into the cohort; their number.
+
+    A million-row import spent most of its time in SQLAlchemy's per-row parameter handling (a dict per
+    row, then each value looked up and converted), about 4 times the driver's own executemany; so the
+    records go to the driver as tuples, each with the cohort id in front. The values are plain str,
+    int, float, bool and None, which sqlite3 and psycopg bind as SQLAlchemy would.
+    """
+    if not rows:
+        return 0
+    connection = session.connection()
+    mark = PLACEHOLDERS.get(connection.dialect.paramstyle)
+    columns = ("cohort_id", *rows[0]._fields)
+    if mark is None:  # a driver with named or numbered parameters: SQLAlchemy's own executemany
+        connection.execute(
+            sa.insert(model), [dict(zip(columns, (cohort_id, *row), strict=True)) for row in rows]
         )
+        return len(rows)
+    quote = connection.dialect.identifier_preparer.quote
+    statement = (f"INSERT INTO {quote(model.__tablename__)} ({', '.join(map(quote, columns))}) "
+                 f"VALUES ({', '.join([mark] * len(columns))})")  # fmt: skip
+    connection.exec_driver_sql(statement, [(cohort_id, *row) for row in rows])
     return len(rows)
 
 

@@ -15,13 +15,18 @@ Checks, each problem naming file, row (the header is row 1) and column:
   subject known to the demographics file when there is one, no second row with the same subject (and,
   for ratings and FVC, the same delta) in one file: the first such row is kept.
 
+Speed: a row whose cells are plain (``3``, not ``3.0`` or `` 3``; see
+:mod:`alscell.interop.proact.plain_rows`) is parsed by position into the same record, without building
+a dict of its cells or a list of problems; any other row, and so every bad one, takes the full check of
+:mod:`alscell.interop.proact.mapping`, which names its problems.
+
 File problems always stop the import. Row problems stop it too unless ``skip_bad_rows``, when the bad
 rows are left out and their problems kept for the summary. Either way at most :data:`MAX_LISTED`
 problems are listed, with the number of the rest. When the import stops, the last batch raises
 :class:`~alscell.errors.InvalidImport`, so a service iterating the batches commits nothing.
 
 Memory stays bounded: rows are dropped once yielded; duplicates are found with one integer per row
-(subject number × 100,000 + delta), and subjects are held once, as short tuples.
+(subject number × 73,051 + delta), and subjects are held once, as short tuples.
 """
 
 from __future__ import annotations
@@ -37,6 +42,7 @@ from typing import Any, Final, TypeVar
 from alscell.domain.comparator import ComparatorBatch, FvcRecord, RatingRecord, SubjectRecord
 from alscell.errors import InvalidImport, Problem
 from alscell.interop.proact import mapping as m
+from alscell.interop.proact import plain_rows as quick
 
 __all__ = [
     "ALSFRS",
@@ -98,6 +104,8 @@ class _Stop(Exception):
 
 Row = TypeVar("Row", bound=tuple[Any, ...])
 Parse = Callable[..., Row]
+MakePlain = Callable[[Sequence[str]], quick.Plain[Row]]
+"""Makes a file's quick parser from its header (:mod:`alscell.interop.proact.plain_rows`)."""
 
 
 class ProactReader:
@@ -141,10 +149,10 @@ class ProactReader:
         for chunk in _chunks(subjects, CHUNK_ROWS):
             yield self._batch(subjects=chunk)
         del subjects
-        yield from self._visits(ALSFRS, m.from_alsfrs_row, "ALSFRS_Delta",
+        yield from self._visits(ALSFRS, (m.from_alsfrs_row, quick.plain_alsfrs), "ALSFRS_Delta",
                                 lambda rows: self._batch(ratings=rows))  # fmt: skip
         if FVC in self.paths:
-            yield from self._visits(FVC, m.from_fvc_row, "Forced_Vital_Capacity_Delta",
+            yield from self._visits(FVC, (m.from_fvc_row, quick.plain_fvc), "Forced_Vital_Capacity_Delta",
                                     lambda rows: self._batch(fvc=rows))  # fmt: skip
         yield self._batch(subjects=[SubjectRecord(subject) for subject in self._new])
         if self._fatal or (self.summary.problems and not self.skip_bad_rows):
@@ -158,10 +166,10 @@ class ProactReader:
         skipped, self._reported = self.summary.skipped - self._reported, self.summary.skipped
         return ComparatorBatch(subjects=subjects, ratings=ratings, fvc=fvc, skipped=skipped)
 
-    def _visits(self, name: str, parse: Parse[Row], delta: str,
+    def _visits(self, name: str, parsers: tuple[Parse[Row], MakePlain[Row]], delta: str,
                 batch: Callable[[list[Row]], ComparatorBatch]) -> Iterator[ComparatorBatch]:  # fmt: skip
         rows: list[Row] = []
-        for value in self._rows(name, parse, delta):
+        for value in self._rows(name, parsers, delta):
             rows.append(value)
             if len(rows) >= CHUNK_ROWS:
                 yield batch(rows)
@@ -188,11 +196,13 @@ class ProactReader:
     # ------------------------------------------------------------ subjects
 
     def _read_subjects(self) -> None:
-        for name, parse, slots in ((DEMOGRAPHICS, m.from_demographics_row, (1, 2)),
-                                   (HISTORY, m.from_history_row, (3, 4, 5)),
-                                   (DEATH, m.from_death_row, (6, 7))):  # fmt: skip
+        for name, parsers, slots in (
+            (DEMOGRAPHICS, (m.from_demographics_row, quick.plain_demographics), (1, 2)),
+            (HISTORY, (m.from_history_row, quick.plain_history), (3, 4, 5)),
+            (DEATH, (m.from_death_row, quick.plain_death), (6, 7)),
+        ):
             if name in self.paths:
-                for values in self._rows(name, parse):
+                for values in self._rows(name, parsers):
                     subject = str(values[0])
                     record = self._subjects.setdefault(subject, [subject, *([None] * 7)])
                     for slot, value in zip(slots, values[1:], strict=True):
@@ -200,26 +210,43 @@ class ProactReader:
 
     # ------------------------------------------------------------ rows
 
-    def _rows(self, name: str, parse: Parse[Row], delta: str | None = None) -> Iterator[Row]:
-        """Each good row of ``name`` parsed; each bad one reported and skipped."""
+    def _rows(self, name: str, parsers: tuple[Parse[Row], MakePlain[Row]],
+              delta: str | None = None) -> Iterator[Row]:  # fmt: skip
+        """Each good row of ``name`` parsed; each bad one reported and skipped.
+
+        A row of plain cells is parsed by the file's quick parser; any other row (and so every bad
+        one) by the full check of :mod:`~alscell.interop.proact.mapping`, which names its problems.
+        """
+        parse, plain = parsers
         seen: set[int] = set()
+        numbers = self._numbers
         try:
-            for row_number, row in self._records(name):
-                where = f"{name} row {row_number}"
+            records = self._records(name)
+            _, header = next(records)
+            parse_plain = plain(header)
+            for row_number, fields in records:
                 try:
-                    value = parse(row, where=where)
-                    self._check_key(name, where, seen, value, delta)
+                    value = parse_plain(fields) or parse(
+                        dict(zip(header, fields, strict=True)), where=f"{name} row {row_number}"
+                    )
+                    number = numbers.get(value[0])  # visits carry (subject, delta, ...)
+                    key = -1 if number is None else number * DELTA_SPAN + (value[1] if delta else 0)
+                    if number is None or key in seen:
+                        key = self._check_key(name, row_number, seen, value, delta)
                 except InvalidImport as error:
                     self._report(error.problems)
                     self.summary.skipped += 1
                     continue
+                seen.add(key)
                 yield value
         except _Stop:
             return
 
-    def _check_key(self, name: str, where: str, seen: set[int], value: tuple[Any, ...],
-                   delta: str | None) -> None:  # fmt: skip
-        """Refuse a subject the demographics lack, and a second row with the same key."""
+    def _check_key(self, name: str, row_number: int, seen: set[int], value: tuple[Any, ...],
+                   delta: str | None) -> int:  # fmt: skip
+        """The row's key (subject number, delta); refuses a subject the demographics lack, and a
+        second row with the same key."""
+        where = f"{name} row {row_number}"
         subject: str = value[0]
         number = self._numbers.get(subject)
         if number is None:
@@ -229,27 +256,31 @@ class ProactReader:
             number = self._numbers[subject] = len(self._numbers)
             if delta is not None:
                 self._new.append(subject)
-        day: int = getattr(value, "delta_days", 0)
-        key = number * DELTA_SPAN + day + m.MAX_DELTA_DAYS
+        day: int = value[1] if delta else 0
+        key = number * DELTA_SPAN + day
         if key in seen:
             again = f"subject {subject!r}" + (f" at delta {day}" if delta else "")
             raise InvalidImport([Problem(f"{where} column {delta or 'subject_id'}",
                                          f"{again} is already in an earlier row of {name} "
                                          "(the first is kept)")])  # fmt: skip
-        seen.add(key)
+        return key
 
-    def _records(self, name: str) -> Iterator[tuple[int, dict[str, str]]]:
-        """(row number, cells by column) of each data row; file problems end the file with _Stop."""
+    def _records(self, name: str) -> Iterator[tuple[int, list[str]]]:
+        """(1, the header), then (row number, fields) of each data row; file problems end the file
+        with _Stop."""
         path = self.paths[name]
         with path.open("rb") as raw:
             reader = csv.reader(_text(raw, name, self))
             header = self._header(name, reader)
-            row_number, held = 1, None
+            yield 1, header
+            width, row_number, held = len(header), 1, None
             for fields in _guarded(reader, name, self, lambda: row_number):  # noqa: B023 - late: the row at the error
                 row_number += 1
                 if held is not None:
                     yield held
-                held = self._fields(name, header, row_number, fields)
+                held = (row_number, fields) if len(fields) == width else None
+                if held is None:
+                    self._misfit(name, width, row_number, fields)
                 if row_number % CHUNK_ROWS == 0:
                     self.progress(self._done_bytes + raw.tell(), self._total_bytes)
             if held is not None and not self._ends_cleanly[name]:
@@ -261,19 +292,14 @@ class ProactReader:
         self._done_bytes += path.stat().st_size
         self.progress(self._done_bytes, self._total_bytes)
 
-    def _fields(self, name: str, header: list[str], row_number: int,
-                fields: list[str]) -> tuple[int, dict[str, str]] | None:  # fmt: skip
+    def _misfit(self, name: str, width: int, row_number: int, fields: list[str]) -> None:
+        """A row with more or fewer fields than the header: reported and skipped, unless blank."""
         if not fields:  # a blank line
-            return None
-        if len(fields) != len(header):
-            cut = (
-                "is cut short (a truncated file?)" if len(fields) < len(header) else "has too many"
-            )
-            self._report([Problem(f"{name} row {row_number}", f"has {len(fields)} fields, the "
-                                  f"header has {len(header)}: the row {cut}")])  # fmt: skip
-            self.summary.skipped += 1
-            return None
-        return row_number, dict(zip(header, fields, strict=True))
+            return
+        cut = "is cut short (a truncated file?)" if len(fields) < width else "has too many"
+        self._report([Problem(f"{name} row {row_number}", f"has {len(fields)} fields, the "
+                              f"header has {width}: the row {cut}")])  # fmt: skip
+        self.summary.skipped += 1
 
     def _header(self, name: str, reader: Iterator[list[str]]) -> list[str]:
         header = [column.strip() for column in next(_guarded(reader, name, self, lambda: 0), [])]
