@@ -284,6 +284,19 @@ def test_a_controlled_design_is_powered_as_randomized_with_an_even_number(
     assert "Power of this design with 6 patients" in said
 
 
+def test_no_power_simulations_leave_the_power_out(six, protocol, model, reference):
+    evaluation, with_power = six
+
+    done = an.analyse(cohort(), evaluation, protocol, model=model, safety_reference=reference, seed=SEED,
+                      power_simulations=0, comparator_size=300)  # fmt: skip
+
+    assert done.power == ()
+    assert "power of this design: not simulated (0 simulations asked for)" in done.notes
+    assert ev.as_data(dataclasses.replace(done, notes=(), power=())) == ev.as_data(
+        dataclasses.replace(with_power, notes=(), power=())
+    )
+
+
 def test_too_few_patients_for_power_is_noted(protocol, model, reference):
     _, done = run(cohort()[:1], protocol, model, reference)
 

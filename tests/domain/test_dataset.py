@@ -6,6 +6,7 @@ import dataclasses
 from datetime import date
 from typing import Any
 
+import numpy as np
 import pytest
 
 from alscell.domain.dataset import ClinicalDataset, PatientRecord, WeightRecord, dataset_problems
@@ -48,6 +49,13 @@ def test_the_sample_has_no_problem():
         ("adverse_events", {"administration_given_on": date(2026, 1, 20)}, "adverse_events #1 column administration_activity_id: no administration of 'lp' on 2026-01-20 for 'P-0001'"),
         ("alsfrs_ratings", {"form": "nurse"}, "alsfrs_ratings #1 column form: must be one of clinician, self"),
         ("weights", {"study_code": "P-0404"}, "weights #1 column study_code: no patient with study code 'P-0404'"),
+        # the items of the sample's first rating (q1 2, q3 0, q5a 2, the other nine 3) add up to 31
+        ("alsfrs_ratings", {"total": 30}, "alsfrs_ratings #1 column total: is 30 but the items add up to 31"),
+        ("alsfrs_ratings", {"q1": 5}, "alsfrs_ratings #1 column q1: out of range: 5 is not in 0-4"),
+        ("alsfrs_ratings", {"q2": True}, "alsfrs_ratings #1 column q2: not an int: got True"),
+        ("alsfrs_ratings", {"q5b": 1}, "alsfrs_ratings #1 column q5a/q5b: both given"),
+        ("alsfrs_ratings", {"q5a": None}, "alsfrs_ratings #1 column q5a/q5b: missing item 5"),
+        ("alsfrs_ratings", {"q3": np.int64(0), "total": 0}, "alsfrs_ratings #1 column total: is 0 but the items add up to 31"),
     ],
 )  # fmt: skip
 def test_each_rule_is_named_at_its_record_and_column(table, changes, expected):
@@ -83,3 +91,35 @@ def test_tables_are_built_by_name_and_type():
     assert ClinicalDataset.from_tables({"patients": [patient]}).without_origins().patients == (
         patient,
     )
+
+
+def test_a_rating_of_plain_ints_or_of_other_whole_numbers_is_accepted():
+    """Item responses that are whole numbers of another type (numpy's) are checked in full, and pass."""
+    sample = sample_dataset()
+    first, *rest = sample.alsfrs_ratings
+    other = dataclasses.replace(first, q3=np.int64(0), form="self")  # type: ignore[arg-type]  # on purpose
+    assert dataset_problems(dataclasses.replace(sample, alsfrs_ratings=(other, *rest))) == []
+
+
+def test_each_record_with_a_duplicate_key_is_named():
+    one = PatientRecord(study_code="A", site_code="S", status="referred", origin="row 2")
+    again = PatientRecord(study_code="A", site_code="S", status="died", origin="row 3")
+    other = PatientRecord(study_code="B", site_code="S", status="referred", origin="row 4")
+
+    problems = dataset_problems(ClinicalDataset(patients=(one, again, other)))
+
+    assert [str(problem) for problem in problems] == [
+        "row 2 column study_code: duplicate patients record for ('A',)",
+        "row 3 column study_code: duplicate patients record for ('A',)",
+    ]
+
+
+def test_counts_sorted_and_a_valid_set():
+    later = PatientRecord(study_code="B", site_code="S", status="referred")
+    earlier = PatientRecord(study_code="A", site_code="S", status="referred")
+    dataset = ClinicalDataset(patients=(later, earlier))
+
+    assert dataset.counts()["patients"] == 2
+    assert dataset.counts()["weights"] == 0
+    assert dataset.sorted().patients == (earlier, later)
+    dataset.require_valid()  # no problem: nothing raised

@@ -391,6 +391,51 @@ def test_the_evaluation_is_reproducible_from_its_seed(protocol, model):
     ] or (first.cohort.no_decline_p_value != other.cohort.no_decline_p_value)
 
 
+def test_the_expected_counts_come_from_each_patients_own_draws(protocol, model):
+    """Expected shares, no-decline expectation and p-value from the draws of the one rated patient,
+    drawn again here with natural_history.simulate_changes from the same seed (clinical.md §6)."""
+    patient = course("P-01", ratings=[*BASELINE, (TARGET, 39)])  # +1: improved, no decline
+    draws, seed = 500, 3
+
+    run = ev.evaluate([patient], protocol, design=design(), plan_locked=True, model=model, cutoff=CUTOFF,
+                      seed=seed, draws=draws)  # fmt: skip
+
+    baseline_on, rating_on = FIRST_DOSE, TARGET
+    delta_fs = (48 - 38) / ((baseline_on - ONSET).days / DAYS_PER_MONTH)
+    changes = nh.simulate_changes(model, baseline_total=38, months=(rating_on - baseline_on).days / DAYS_PER_MONTH,
+                                  delta_fs=delta_fs, draws=draws, rng=np.random.default_rng(seed))  # fmt: skip
+    improved, worsened = np.mean(changes >= 1), np.mean(changes <= -1)
+    expected = run.cohort.expected
+    assert expected[ev.Category.IMPROVED] == pytest.approx(improved, abs=1e-12)
+    assert expected[ev.Category.WORSENED] == pytest.approx(worsened, abs=1e-12)
+    assert expected[ev.Category.STABLE] == pytest.approx(1 - improved - worsened, abs=1e-12)
+    assert run.cohort.no_decline_expected == pytest.approx(np.mean(changes >= 0), abs=1e-12)
+    assert run.cohort.no_decline_p_value == pytest.approx(
+        (1 + np.sum(changes >= 0)) / (1 + draws), abs=1e-12
+    )
+    low, mid, high = np.quantile(changes, [0.025, 0.5, 0.975], method="inverted_cdf")
+    [result] = run.patients
+    assert (result.expected_change, result.expected_interval) == (mid, ev.Interval(low, high))
+
+
+def test_order_statistics_are_the_inverted_empirical_distribution():
+    """Worked by hand: sorted 1 2 3 3 5; q = 0.2, 0.4, 0.5, 1 give k = ⌈5q − 1⌉ = 0, 1, 2, 4; and as
+    numpy's quantile(method="inverted_cdf") on many draws, ties and negative values included."""
+    assert ev.order_statistics(np.array([5, 1, 3, 3, 2]), [0.0, 0.2, 0.4, 0.5, 1.0]) == [
+        1,
+        1,
+        2,
+        3,
+        5,
+    ]
+    rng = np.random.default_rng(2)
+    quantiles = [0.0, 0.01, 0.025, 0.3, 0.5, 0.7, 0.975, 0.99, 1.0]
+    for n in [1, 2, 3, 7, 40, 400, 1000, 4000]:
+        values = rng.integers(-48, 49, n) if n % 2 else rng.integers(-6, 2, n)
+        expected = np.quantile(values, quantiles, method="inverted_cdf")
+        assert ev.order_statistics(values, quantiles) == expected.tolist()
+
+
 def test_cohort_counts_intervals_and_completeness(protocol, model):
     courses = [
         course("P-01", ratings=[*BASELINE, (TARGET, 40)]),  # +2 improved

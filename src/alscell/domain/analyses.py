@@ -106,8 +106,9 @@ def analyse(
 
     CAFS is computed against ``comparator``, the outcomes of an imported cohort named
     ``comparator_label`` at :func:`cafs_horizon_months`, when given; else against a cohort of
-    ``comparator_size`` patients simulated from ``model``. ``progress`` is called with the name of
-    each analysis as it starts.
+    ``comparator_size`` patients simulated from ``model``. ``power_simulations`` 0 leaves the power
+    of the design out (noted as such). ``progress`` is called with the name of each analysis as it
+    starts.
     """
     notes: list[str] = []
     step = progress or (lambda _name: None)
@@ -253,6 +254,9 @@ def _own_power(
     notes: list[str],
 ) -> tuple[power_module.PowerResult, ...]:  # fmt: skip
     """The program's design with its own number of patients, at each of :data:`POWER_SLOWINGS`."""
+    if simulations == 0:
+        notes.append("power of this design: not simulated (0 simulations asked for)")
+        return ()
     single = evaluation.design.single_arm
     design = power_module.TrialDesign.SINGLE_ARM if single else power_module.TrialDesign.RANDOMIZED
     n = evaluation.cohort.enrolled if single else evaluation.cohort.enrolled // 2 * 2

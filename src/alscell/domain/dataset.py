@@ -487,20 +487,23 @@ def dataset_problems(dataset: ClinicalDataset) -> list[Problem]:
 
 
 def _duplicates(records: Sequence[Record]) -> Iterator[Problem]:
-    seen = Counter(record.key() for record in records)
-    for record in records:
-        if seen[record.key()] > 1:
+    keys = [record.key() for record in records]
+    seen = Counter(keys)
+    if len(seen) == len(keys):
+        return
+    for record, key in zip(records, keys, strict=True):
+        if seen[key] > 1:
             columns = ", ".join(record.KEY)
-            yield Problem(
-                record.where(columns), f"duplicate {record.TABLE} record for {record.key()}"
-            )
+            yield Problem(record.where(columns), f"duplicate {record.TABLE} record for {key}")
 
 
 def _references(dataset: ClinicalDataset) -> Iterator[Problem]:
     patients = {record.study_code for record in dataset.patients}
     for kind in RECORD_TYPES:
-        for record in dataset.table(kind.TABLE):
-            for column, value in _patient_references(record):
+        columns = _patient_columns(kind)
+        for record in dataset.table(kind.TABLE) if columns else ():
+            for column in columns:
+                value = getattr(record, column)
                 if value is not None and value not in patients:
                     yield Problem(record.where(column), f"no patient with study code {value!r}")
     yield from _product_references(dataset)
@@ -550,12 +553,12 @@ def _enrollment_references(dataset: ClinicalDataset) -> Iterator[Problem]:
             )
 
 
-def _patient_references(record: Record) -> Iterator[tuple[str, str | None]]:
-    if isinstance(record, PatientRecord):
-        return
-    for column in ("study_code", "donor_study_code", "assigned_study_code"):
-        if hasattr(record, column):
-            yield column, getattr(record, column)
+def _patient_columns(kind: type[Record]) -> tuple[str, ...]:
+    """The columns of a record type that name a patient by study code (a patient names no other)."""
+    if kind is PatientRecord:
+        return ()
+    names = record_fields(kind)
+    return tuple(c for c in ("study_code", "donor_study_code", "assigned_study_code") if c in names)
 
 
 def _values(dataset: ClinicalDataset) -> Iterator[Problem]:
@@ -594,6 +597,14 @@ def _measurement_problems(dataset: ClinicalDataset) -> Iterator[Problem]:
 
 
 def _rating_problems(rating: AlsfrsRecord) -> Iterator[Problem]:
+    total = _plain_total(rating)
+    if total is not None:  # what alsfrs.score would give, without building its result
+        if total != rating.total:
+            yield Problem(
+                rating.where("total"), f"is {rating.total} but the items add up to {total}"
+            )
+        yield from _member(rating, "form", rating.form, {"clinician", "self"})
+        return
     try:
         result = alsfrs.score(rating.items())
     except InvalidInput as error:
@@ -605,6 +616,23 @@ def _rating_problems(rating: AlsfrsRecord) -> Iterator[Problem]:
             rating.where("total"), f"is {rating.total} but the items add up to {result.total}"
         )
     yield from _member(rating, "form", rating.form, {"clinician", "self"})
+
+
+def _plain_total(rating: AlsfrsRecord) -> int | None:
+    """The sum of the items when every response is plainly valid (each an int 0-4, exactly one of
+    q5a and q5b), which is then the total :func:`alsfrs.score` gives; None when anything needs its
+    full check and its problems."""
+    if rating.q5a is not None and rating.q5b is None:
+        five = rating.q5a
+    elif rating.q5b is not None and rating.q5a is None:
+        five = rating.q5b
+    else:
+        return None
+    responses = (rating.q1, rating.q2, rating.q3, rating.q4, five, rating.q6, rating.q7, rating.q8,
+                 rating.q9, rating.q10, rating.q11, rating.q12)  # fmt: skip
+    if all(type(value) is int and 0 <= value <= alsfrs.MAX_ITEM_SCORE for value in responses):
+        return sum(responses)
+    return None
 
 
 def _event_problems(event: AdverseEventRecord) -> Iterator[Problem]:

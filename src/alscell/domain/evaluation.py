@@ -67,6 +67,7 @@ __all__ = [
     "clopper_pearson",
     "evaluate",
     "least_squares_slope",
+    "order_statistics",
 ]
 
 BEDLACK_NO_DECLINE: Final[Mapping[int, tuple[float, int]]] = {
@@ -80,6 +81,8 @@ NUROWN_PLACEBO_RESPONDERS: Final = 0.28
 """Placebo responders at week 28 in the NurOwn phase 3 trial (Cudkowicz 2022; clinical.md §7.2)."""
 CONFIDENCE: Final = 0.95
 DEFAULT_DRAWS: Final = 4000
+PREDICTION_QUANTILES: Final = (0.025, 0.5, 0.975)
+"""The 95% prediction interval of a patient's change under natural history, and its median."""
 
 
 class Category(StrEnum):
@@ -345,6 +348,21 @@ def categorise(change: float, plan: AnalysisPlan) -> Category:
     return Category.STABLE
 
 
+def order_statistics(values: NDArray[np.int64], quantiles: Sequence[float]) -> list[int]:
+    """The ``quantiles`` of whole numbers as the inverted empirical distribution function gives them
+    (Hyndman & Fan 1996, definition 1; numpy's ``quantile(..., method="inverted_cdf")``), by counting.
+
+    The q-quantile of n values is the (k + 1)-th smallest, k = max(⌈n·q − 1⌉, 0) with n·q − 1 in
+    floating point as numpy computes it. Counting each value (the values of a simulated change span
+    at most 97 whole numbers) and cumulating the counts finds every one without sorting the values.
+    """
+    low = int(values.min())
+    at_most = np.cumsum(np.bincount(values - low))
+    n = len(values)
+    ranks = [max(math.ceil(n * q - 1), 0) for q in quantiles]
+    return [low + int(np.searchsorted(at_most, k, side="right")) for k in ranks]
+
+
 def least_squares_slope(ratings: Sequence[Rating]) -> float | None:
     """The ordinary least-squares slope of the totals over time, in points/month (negative = decline).
 
@@ -403,7 +421,7 @@ def _evaluate_patient(
                                       draws=draws, rng=rng)  # fmt: skip
         p_death = _death_probability(model, course, baseline.rated_on, window[1])
         simulated = changes
-        low, mid, high = np.quantile(changes, [0.025, 0.5, 0.975], method="inverted_cdf")
+        low, mid, high = order_statistics(changes, PREDICTION_QUANTILES)
         expected, interval = float(mid), Interval(float(low), float(high))
         if change is not None:
             outside = "above" if change > high else "below" if change < low else "inside"
@@ -501,16 +519,16 @@ def evaluate(
     plan, time_point = protocol.analysis_plan, TimePoint.of(protocol)
     rng = np.random.default_rng(seed)
     results: list[PatientResult] = []
-    simulated: list[tuple[PatientResult, NDArray[np.int64]]] = []
+    simulated = _Simulated(plan, draws)
     for course in sorted(courses, key=lambda c: c.study_code):
         result, draws_of = _evaluate_patient(course, plan, time_point, model, locked=plan_locked, cutoff=cutoff,
                                              rng=rng, draws=draws)  # fmt: skip
         results.append(result)
         if draws_of is not None and result.category in KNOWN:
-            simulated.append((result, draws_of))
+            simulated.add(result, draws_of)
         if progress is not None:
             progress()
-    cohort = _cohort(results, simulated, plan, time_point, draws)
+    cohort = _cohort(results, simulated, time_point)
     evaluation = Evaluation(
         protocol_id=protocol.id, protocol_version=protocol.version, plan=plan, plan_locked=plan_locked,
         design=design, time_point=time_point, model=model.label, seed=seed, draws=draws, data_cutoff=cutoff,
@@ -520,29 +538,59 @@ def evaluate(
     return dataclasses.replace(evaluation, statement=statement, biases=biases)
 
 
+@dataclass(slots=True)
+class _Simulated:
+    """What natural history gives for the patients with a known outcome, added up patient by patient
+    as each is evaluated, so that no patient's draws outlive its evaluation (they would take draws ×
+    patients integers).
+
+    Improved, stable and worsened are expected for the patients alive and rated, from their own draws;
+    deaths for every patient with a known outcome, from their death probabilities. A share of draws is
+    a count over ``draws``: what the mean of the draws' indicators is, exactly.
+    """
+
+    plan: AnalysisPlan
+    draws: int
+    expected: dict[Category, float] = field(default_factory=lambda: dict.fromkeys(KNOWN, 0.0))
+    death_probabilities: list[float] = field(default_factory=list)
+    rated: int = 0
+    no_decline: int = 0
+    """Patients alive and rated whose change is zero or better."""
+    no_decline_draws: NDArray[np.float64] = field(init=False)
+    """For each draw, how many rated patients it gives no decline."""
+
+    def __post_init__(self) -> None:
+        self.no_decline_draws = np.zeros(self.draws)
+
+    def add(self, result: PatientResult, changes: NDArray[np.int64]) -> None:
+        self.death_probabilities.append(result.death_probability or 0.0)
+        if result.change is None:
+            return
+        improved = int(np.count_nonzero(changes >= self.plan.improved_min_change))
+        worsened = int(np.count_nonzero(changes <= self.plan.worsened_max_change))
+        self.expected[Category.IMPROVED] += improved / self.draws
+        self.expected[Category.WORSENED] += worsened / self.draws
+        self.expected[Category.STABLE] += (self.draws - improved - worsened) / self.draws
+        self.no_decline_draws += changes >= 0
+        self.rated += 1
+        self.no_decline += bool(result.no_decline)
+
+
 def _cohort(
-    results: Sequence[PatientResult], simulated: Sequence[tuple[PatientResult, NDArray[np.int64]]],
-    plan: AnalysisPlan, time_point: TimePoint, draws: int,
-) -> CohortResult:  # fmt: skip
+    results: Sequence[PatientResult], simulated: _Simulated, time_point: TimePoint
+) -> CohortResult:
     counts = {category: sum(1 for r in results if r.category is category) for category in Category}
     known = sum(counts[category] for category in KNOWN)
     intervals = (
         {category: clopper_pearson(counts[category], known) for category in KNOWN} if known else {}
     )
-    # Improved, stable and worsened are expected for the patients alive and rated, from their own draws;
-    # deaths for every patient with a known outcome, from their death probabilities.
-    rated = [(result, changes) for result, changes in simulated if result.change is not None]
-    expected = dict.fromkeys(KNOWN, 0.0)
-    no_decline_sim = np.zeros(draws)
-    for _, changes in rated:
-        improved = changes >= plan.improved_min_change
-        worsened = changes <= plan.worsened_max_change
-        expected[Category.IMPROVED] += float(improved.mean())
-        expected[Category.WORSENED] += float(worsened.mean())
-        expected[Category.STABLE] += float((~improved & ~worsened).mean())
-        no_decline_sim += changes >= 0
-    expected[Category.DIED] = sum(r.death_probability or 0.0 for r, _ in simulated)
-    no_decline = sum(1 for r, _ in rated if r.no_decline)
+    expected = {**simulated.expected, Category.DIED: sum(simulated.death_probabilities)}
+    no_decline, no_decline_sim, draws = (
+        simulated.no_decline,
+        simulated.no_decline_draws,
+        simulated.draws,
+    )
+    rated = simulated.rated
     p_value = float((1 + np.sum(no_decline_sim >= no_decline)) / (1 + draws)) if rated else None
     with_change = [r for r in results if r.category in KNOWN and r.change is not None]
     base = _base_rate(time_point.months)

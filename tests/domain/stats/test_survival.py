@@ -2,7 +2,8 @@
 
 Golden values come from a product-limit example worked by hand below, from lifelines fitted directly in
 the test, from the ENCALS spline of clinical.md §5.4 written out again here (independently of
-encals.py), and from scipy's chi-square and Poisson distributions and a brute-force Poisson sum.
+encals.py), and from scipy's chi-square and Poisson distributions and a brute-force Poisson sum. A
+whole cohort, computed at once, is held to encals' own one-patient functions to the last bit.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import pytest
 from lifelines import KaplanMeierFitter
 from scipy.stats import chi2, norm, poisson
 
+from alscell.domain import encals
 from alscell.domain.encals import SurvivalScale
 from alscell.domain.stats import survival
 from alscell.domain.stats.survival import FollowUp
@@ -223,6 +225,41 @@ def test_expected_curve_is_conditional_not_from_onset():
     conditional = s_from_onset(72, -4.5, "odds") / s_from_onset(60, -4.5, "odds")
     assert late.survival[0] == pytest.approx(conditional, rel=1e-10)
     assert late.survival[0] != pytest.approx(s_from_onset(12, -4.5, "odds"), rel=1e-3)
+
+
+@pytest.mark.parametrize("scale", list(SurvivalScale))
+def test_a_whole_cohort_gets_encals_numbers_to_the_last_bit(scale):
+    """The cohort is computed at once; each patient's numbers are exactly encals' own, one at a time."""
+    rng = np.random.default_rng(7)
+    patients = [follow_up(float(t0), float(f), bool(e), float(lp)) for t0, f, e, lp in zip(
+        rng.uniform(0.5, 80, 300), rng.uniform(0, 30, 300), rng.random(300) < 0.4, rng.normal(-5, 0.6, 300),
+        strict=True)]  # fmt: skip
+    months = [0.0, 0.5, 3.0, 12.0, 25.0]
+
+    curve = survival.expected_survival(patients, months=months, scale=scale)
+    events = survival.observed_vs_expected(patients, scale=scale)
+
+    one_by_one = [[encals.conditional_survival(p.encals_lp, p.onset_to_enrollment_months + t,
+                                               p.onset_to_enrollment_months, scale=scale) for t in months]
+                  for p in patients if p.encals_lp is not None]  # fmt: skip
+    assert curve.survival == tuple(np.mean(np.array(one_by_one), axis=0).tolist())
+
+    def hazard(lp: float, t: float) -> float:
+        z = encals.BASELINE(math.log(t)) + lp
+        return math.exp(z) if scale is SurvivalScale.HAZARD else float(np.logaddexp(0.0, z))
+
+    increments = [hazard(p.encals_lp, p.onset_to_enrollment_months + p.follow_up_months)
+                  - hazard(p.encals_lp, p.onset_to_enrollment_months) for p in patients if p.encals_lp is not None]  # fmt: skip
+    assert events.expected == math.fsum(increments)
+
+
+def test_a_patient_the_model_gives_no_survival_at_enrollment_is_refused_as_encals_refuses():
+    with pytest.raises(InvalidInput, match="gives no survival to this time"):
+        survival.expected_survival(
+            [follow_up(12, 1, False), follow_up(1e6, 1, False, 0.0)],
+            months=[0, 1],
+            scale=SurvivalScale.HAZARD,
+        )
 
 
 def test_expected_curve_refuses_negative_months():

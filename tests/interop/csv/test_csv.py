@@ -10,9 +10,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from alscell.domain.dataset import ClinicalDataset, PatientRecord, VitalCapacityRecord
+from alscell.domain.dataset import ClinicalDataset, PatientRecord, VitalCapacityRecord, WeightRecord
 from alscell.errors import InvalidImport, InvalidInput
 from alscell.interop.csv import read_csv_dir, write_csv_dir
+from alscell.interop.csv.mapping import from_cells, row_parser
 from tests.interop.sample import sample_dataset
 
 
@@ -198,3 +199,38 @@ def test_any_text_number_and_date_comes_back_exactly(
     folder = tmp_path_factory.mktemp("prop") / "out"
     write_csv_dir(dataset, folder)
     assert read_csv_dir(folder) == dataset
+
+
+def test_each_row_of_a_file_reads_alike_whatever_the_column_order_and_repeats():
+    """A file's parser is made once; each text parsed once is shared by the rows that repeat it, and a
+    bad cell is named on every row that holds it."""
+    parse = row_parser(WeightRecord, ["weight_kg", "measured_on", "study_code"])
+
+    first, none = parse(["60.5", "2026-01-07", "P-1"], "weights.csv row 2")
+    bad, errors = parse(["sixty", "2026-01-07", "P-1"], "weights.csv row 3")
+    again, _ = parse(["60.5", "2026-01-07", "P-2"], "weights.csv row 4")
+    worse, more = parse(["sixty", "", "P-3"], "weights.csv row 5")
+
+    assert (first, none) == (
+        WeightRecord(study_code="P-1", measured_on=date(2026, 1, 7), weight_kg=60.5),
+        [],
+    )
+    assert first is not None
+    assert first.origin == "weights.csv row 2"
+    assert (bad, errors) == (None, [("weight_kg", "must be a number (got 'sixty')")])
+    assert again == WeightRecord(study_code="P-2", measured_on=date(2026, 1, 7), weight_kg=60.5)
+    assert (worse, more) == (
+        None,
+        [("measured_on", "is required"), ("weight_kg", "must be a number (got 'sixty')")],
+    )
+    cells = {"study_code": "P-1", "measured_on": "2026-01-07", "weight_kg": "60.5"}
+    assert from_cells(WeightRecord, cells, origin="x") == (first, [])
+
+
+def test_a_column_that_may_be_empty_may_be_left_out():
+    record, errors = from_cells(PatientRecord, {"study_code": "A", "site_code": "S", "status": "referred"},
+                                origin="patients.csv row 2")  # fmt: skip
+    assert (record, errors) == (PatientRecord(study_code="A", site_code="S", status="referred"), [])
+    assert from_cells(PatientRecord, {"study_code": "A"}, origin="x") == (
+        None, [("site_code", "is required"), ("status", "is required")]
+    )  # fmt: skip

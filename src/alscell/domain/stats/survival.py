@@ -34,13 +34,16 @@ Westeneng H-J et al. Lancet Neurol 2018;17:423-433 (ENCALS; clinical.md §5).
 
 from __future__ import annotations
 
+import itertools
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Final
 
 import numpy as np
 from lifelines import KaplanMeierFitter
+from numpy.typing import NDArray
+from scipy.special import expit
 
 from alscell.domain import encals
 from alscell.domain.encals import SurvivalScale
@@ -235,18 +238,10 @@ def expected_survival(
     if not np.all(np.isfinite(grid)) or np.any(grid < 0):
         raise ValueError(f"months must be finite numbers >= 0, got {list(months)}")
     predicted = _with_prediction(patients)
-    curves = [
-        [
-            encals.conditional_survival(
-                lp, p.onset_to_enrollment_months + t, p.onset_to_enrollment_months, scale=scale
-            )
-            for t in grid.tolist()
-        ]
-        for p, lp in predicted
-    ]
+    curves = _conditional_survival(predicted, grid, scale)
     return ExpectedCurve(
         months=_floats(grid),
-        survival=_floats(np.mean(np.array(curves), axis=0)),
+        survival=_floats(np.mean(curves, axis=0)),
         patients=len(predicted),
         excluded=len(patients) - len(predicted),
         scale=scale,
@@ -279,10 +274,11 @@ def observed_vs_expected(
     """
     _check_patients(patients)
     predicted = _with_prediction(patients)
+    lps = np.array([lp for _, lp in predicted])
+    since = np.array([p.onset_to_enrollment_months for p, _ in predicted])
+    until = np.array([p.onset_to_enrollment_months + p.follow_up_months for p, _ in predicted])
     expected = math.fsum(
-        _cumulative_hazard(lp, p.onset_to_enrollment_months + p.follow_up_months, scale)
-        - _cumulative_hazard(lp, p.onset_to_enrollment_months, scale)
-        for p, lp in predicted
+        (_cumulative_hazard(lps, until, scale) - _cumulative_hazard(lps, since, scale)).tolist()
     )
     if expected <= 0:
         raise InsufficientData(
@@ -325,12 +321,84 @@ def compare_with_encals(
     )
 
 
-def _cumulative_hazard(lp: float, months_since_onset: float, scale: SurvivalScale) -> float:
+# ---------------------------------------------------------------- ENCALS for a whole cohort at once
+#
+# encals computes one patient at a time; these compute every patient (and time) at once with the same
+# operations in the same order, so the numbers are the same to the last bit. Sums, differences and
+# products are numpy's (IEEE, as Python's); logarithms, powers and exponentials go through Python's
+# math one value at a time, because numpy's own may differ from it in the last bit.
+
+
+def _cumulative_hazard(
+    lps: NDArray[np.float64], months_since_onset: NDArray[np.float64], scale: SurvivalScale
+) -> NDArray[np.float64]:
     """Λ(t) = −ln S(t | LP) from onset, computed without forming S (no underflow for large Λ)."""
-    z = encals.BASELINE(math.log(months_since_onset)) + lp
+    z = _baseline(_each(math.log, months_since_onset)) + lps
     if scale is SurvivalScale.HAZARD:
-        return math.exp(z)
-    return float(np.logaddexp(0.0, z))
+        return _each(math.exp, z)
+    return np.asarray(np.logaddexp(0.0, z), dtype=np.float64)
+
+
+def _conditional_survival(
+    predicted: Sequence[tuple[FollowUp, float]], grid: NDArray[np.float64], scale: SurvivalScale
+) -> NDArray[np.float64]:
+    """encals.conditional_survival(LP, T0 + t, T0) of each patient (rows) at each time t (columns)."""
+    lps = np.array([lp for _, lp in predicted])
+    since = np.array([p.onset_to_enrollment_months for p, _ in predicted])
+    later = since[:, None] + grid[None, :]
+    at_enrollment = _survival_from_onset(lps, since, scale)
+    if not (np.all(np.isfinite(later)) and np.all(at_enrollment > 0.0)):
+        # encals refuses these, saying why: let it
+        return np.array([[encals.conditional_survival(lp, p.onset_to_enrollment_months + t,
+                                                      p.onset_to_enrollment_months, scale=scale)
+                          for t in grid.tolist()] for p, lp in predicted])  # fmt: skip
+    return _survival_from_onset(lps[:, None], later, scale) / at_enrollment[:, None]
+
+
+def _survival_from_onset(
+    lps: NDArray[np.float64], months_since_onset: NDArray[np.float64], scale: SurvivalScale
+) -> NDArray[np.float64]:
+    """encals.survival at every value: S = expit(−z) on the odds scale, exp(−exp(z)) on the hazard
+    scale, z = s(ln t) + LP (clinical.md §5.4)."""
+    z = _baseline(_each(math.log, months_since_onset)) + lps
+    if scale is SurvivalScale.HAZARD:
+        return _each(_hazard_survival, z)
+    return np.asarray(expit(-z), dtype=np.float64)
+
+
+def _hazard_survival(z: float) -> float:
+    return math.exp(-math.exp(min(z, 700.0)))  # exp(700) is finite; beyond, S is 0 anyway
+
+
+def _baseline(x: NDArray[np.float64]) -> NDArray[np.float64]:
+    """encals.BASELINE at every value: s(x) = γ0 + γ1·x + γ2·v1(x) + γ3·v2(x), with
+    v_j(x) = (x − k_j)³₊ − λ_j (x − k_min)³₊ − (1 − λ_j)(x − k_max)³₊, λ_j = (k_max − k_j)/(k_max − k_min)."""
+    g0, g1, g2, g3 = encals.BASELINE.gamma
+    k_min, k1, k2, k_max = encals.BASELINE.knots
+    from_min, from_max = _cube_plus(x - k_min), _cube_plus(x - k_max)
+
+    def basis(k_j: float) -> NDArray[np.float64]:
+        lam = (k_max - k_j) / (k_max - k_min)
+        return _cube_plus(x - k_j) - lam * from_min - (1 - lam) * from_max
+
+    return np.asarray(g0 + g1 * x + g2 * basis(k1) + g3 * basis(k2), dtype=np.float64)
+
+
+def _cube_plus(u: NDArray[np.float64]) -> NDArray[np.float64]:
+    """u³ where u > 0, else 0: Python's u**3 (C's pow(u, 3.0)), as encals computes it."""
+    cubes = np.zeros_like(u)
+    positive = u > 0
+    values = u[positive].tolist()
+    cubes[positive] = np.fromiter(
+        map(pow, values, itertools.repeat(3.0)), dtype=np.float64, count=len(values)
+    )
+    return cubes
+
+
+def _each(function: Callable[[float], float], values: NDArray[np.float64]) -> NDArray[np.float64]:
+    """``function`` of each value, through Python floats, in the shape of ``values``."""
+    flat = values.ravel().tolist()
+    return np.fromiter(map(function, flat), dtype=np.float64, count=len(flat)).reshape(values.shape)
 
 
 def _with_prediction(patients: Sequence[FollowUp]) -> list[tuple[FollowUp, float]]:

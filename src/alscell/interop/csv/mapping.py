@@ -16,12 +16,13 @@ import dataclasses
 import json
 import types
 import typing
+from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime
-from typing import Any, Final, Union
+from typing import Any, Final, TypeAlias, Union
 
 from alscell.domain.dataset import RECORD_TYPES, Record, record_fields
 
-__all__ = ["CellError", "column_types", "from_cells", "to_cells"]
+__all__ = ["CellError", "RowParser", "column_types", "from_cells", "row_parser", "to_cells"]
 
 TRUE: Final = "true"
 FALSE: Final = "false"
@@ -79,32 +80,64 @@ def _cell(value: object) -> str:
     raise TypeError(f"no CSV form for {type(value).__name__}")
 
 
+RowParser: TypeAlias = Callable[[Sequence[str], str], tuple[Record | None, list[tuple[str, str]]]]
+"""Cells of one row (in the header's order) and the row's origin to a record, or the (column, rule)
+of every cell that is wrong."""
+
+
 def from_cells(
     kind: type[Record], row: dict[str, str], *, origin: str
 ) -> tuple[Record | None, list[tuple[str, str]]]:
     """A record from one row's cells, or the (column, rule) of every cell that is wrong."""
-    values: dict[str, Any] = {}
-    errors: list[tuple[str, str]] = []
-    for name, (value_type, may_be_empty) in column_types(kind).items():
-        text = row.get(name, "")
-        if text == "":
-            if not may_be_empty:
-                errors.append((name, "is required"))
-            continue
-        try:
-            values[name] = _value(value_type, text)
-        except CellError as error:
-            errors.append((name, f"{error} (got {text!r})"))
-    if errors:
-        return None, errors
-    return kind(origin=origin, **values), []
+    return row_parser(kind, tuple(row))(tuple(row.values()), origin)
 
 
-def _value(value_type: type, text: str) -> object:
+def row_parser(kind: type[Record], header: Sequence[str]) -> RowParser:
+    """:func:`from_cells` for the rows of one file with this ``header``, made once per file.
+
+    Each column's position in the header is looked up once, not per row, and each distinct text of
+    a column that is not text is parsed once per file: a file repeats the same dates and scores on
+    many rows, and a parsed value (a date, a number, a tuple; never None) is immutable, so sharing
+    it between records changes nothing.
+    """
+    position = {name: index for index, name in enumerate(header)}
+    columns: list[
+        tuple[str, int | None, Callable[[str], object] | None, dict[str, object], bool]
+    ] = [
+        (name, position.get(name), _parser(value_type), {}, may_be_empty)
+        for name, (value_type, may_be_empty) in column_types(kind).items()
+    ]
+
+    def parse(cells: Sequence[str], origin: str) -> tuple[Record | None, list[tuple[str, str]]]:
+        values: dict[str, Any] = {}
+        errors: list[tuple[str, str]] = []
+        for name, index, convert, seen, may_be_empty in columns:
+            text = "" if index is None else cells[index]
+            if text == "":
+                if not may_be_empty:
+                    errors.append((name, "is required"))
+            elif convert is None:
+                values[name] = text
+            elif (value := seen.get(text)) is not None:
+                values[name] = value
+            else:
+                try:
+                    values[name] = seen[text] = convert(text)
+                except CellError as error:
+                    errors.append((name, f"{error} (got {text!r})"))
+        if errors:
+            return None, errors
+        return kind(origin=origin, **values), []
+
+    return parse
+
+
+def _parser(value_type: type) -> Callable[[str], object] | None:
+    """The column's parser; None for text, which is its own value."""
     parse = _PARSERS.get(value_type)
     if parse is None:  # pragma: no cover - every field type of the data set has a parser
         raise TypeError(f"no CSV parser for {value_type.__name__}")
-    return parse(text)
+    return None if parse is str else parse
 
 
 def _date(text: str) -> date:
@@ -161,7 +194,7 @@ def _fail(expected: str) -> typing.NoReturn:
     raise CellError(f"must be {expected}")
 
 
-_PARSERS: Final[dict[type, typing.Callable[[str], object]]] = {
+_PARSERS: Final[dict[type, Callable[[str], object]]] = {
     str: str, date: _date, datetime: _instant, int: _integer, float: _number, bool: _boolean,
     tuple: _texts,
 }  # fmt: skip

@@ -25,7 +25,7 @@ from alscell.domain.dataset import (
     record_fields,
 )
 from alscell.errors import InvalidImport, InvalidInput, Problem
-from alscell.interop.csv.mapping import column_types, from_cells, to_cells
+from alscell.interop.csv.mapping import RowParser, column_types, row_parser, to_cells
 
 __all__ = ["read_csv_dir", "write_csv_dir"]
 
@@ -82,12 +82,12 @@ def read_csv_dir(folder: Path, *, progress: Callable[[int], None] | None = None)
         tables[table] = list(_read_file(path, KINDS[table], problems))
         if progress is not None:
             progress(path.stat().st_size)
-    if not problems:
-        dataset = ClinicalDataset.from_tables(tables)
+    dataset = ClinicalDataset.from_tables(tables) if not problems else None
+    if dataset is not None:
         problems.extend(dataset_problems(dataset))
-    if problems:
+    if problems or dataset is None:
         raise InvalidImport(_capped(problems), source=str(folder))
-    return ClinicalDataset.from_tables(tables)
+    return dataset
 
 
 def _read_file(path: Path, kind: type[Record], problems: list[Problem]) -> Iterator[Record]:
@@ -102,8 +102,9 @@ def _read_file(path: Path, kind: type[Record], problems: list[Problem]) -> Itera
             return
         if not _header_ok(path.name, kind, header, problems):
             return
+        parse = row_parser(kind, header)
         for row_number, cells in enumerate(reader, start=2):
-            yield from _row(path.name, kind, header, cells, row_number, problems)
+            yield from _row(path.name, parse, header, cells, row_number, problems)
     except csv.Error as error:
         problems.append(
             Problem(
@@ -148,7 +149,7 @@ def _may_be_absent(kind: type[Record], column: str) -> bool:
 
 
 def _row(
-    name: str, kind: type[Record], header: list[str], cells: list[str], row_number: int,
+    name: str, parse: RowParser, header: list[str], cells: list[str], row_number: int,
     problems: list[Problem],
 ) -> Iterator[Record]:  # fmt: skip
     if not cells:
@@ -160,7 +161,7 @@ def _row(
         )  # fmt: skip
         return
     origin = f"{name} row {row_number}"
-    record, errors = from_cells(kind, dict(zip(header, cells, strict=True)), origin=origin)
+    record, errors = parse(cells, origin)
     for column, rule in errors:
         problems.append(Problem(f"{origin} column {column}", rule))
     if record is not None:
