@@ -7,6 +7,7 @@ The report is built once, on SQLite, from the five-patient cohort of tests/web/t
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import subprocess
 from collections.abc import Iterator
@@ -85,6 +86,23 @@ def test_the_html_is_self_contained(html):
     assert html.count("<svg") == len(FIGURE_IDS)
     ids = re.findall(r'\bid="([^"]+)"', html)
     assert len(ids) == len(set(ids))  # figures do not share matplotlib's element ids
+
+
+def test_a_report_without_power_says_why(reports):
+    """When the power was not simulated, the section says so with the analyses' own reason."""
+    report = reports[False]
+    assert report.evaluation.analyses is not None
+    reason = "power of this design: not simulated (0 simulations asked for)"
+    analyses = dataclasses.replace(report.evaluation.analyses, power=(), notes=(reason,))
+    without = dataclasses.replace(
+        report, evaluation=dataclasses.replace(report.evaluation, analyses=analyses)
+    )
+
+    html = render_html(without)
+
+    section = html[html.index('<section id="power">') :]
+    assert f"Not computed: {reason}." in section[: section.index("</section>")]
+    assert 'id="power-table"' not in html
 
 
 def test_the_deidentified_report_has_no_names_and_no_patient_dates(reports):

@@ -55,9 +55,11 @@ _ENVIRONMENT: Final = jinja2.Environment(
 def render_html(report: ProgramReport) -> str:
     """The report as one HTML document with its stylesheet and figures inline."""
     template = _ENVIRONMENT.get_template("program_report.html")
+    analyses = report.evaluation.analyses
+    power_notes = [note for note in analyses.notes if "power" in note] if analyses else []
     return template.render(
         report=report, e=report.evaluation, sections=dict(SECTIONS), figures=_figures(report),
-        categories=list(Category), known=KNOWN, patient_date=_patient_date,
+        categories=list(Category), known=KNOWN, patient_date=_patient_date, power_notes=power_notes,
     )  # fmt: skip
 
 
