@@ -60,7 +60,7 @@ from alscell.storage.models import (
     User,
 )
 
-__all__ = ["program_report"]
+__all__ = ["natural_history_band_for", "program_report"]
 
 ENCALS_SCALE_NOTE = "ENCALS survival model (Westeneng 2018), {scale} scale"
 _EXITS = {
@@ -108,7 +108,7 @@ def program_report(
         flow=rp.tally_flow(_flow_records(session, protocol_id, by, today)),
         baseline=rp.summarise_baseline([_baseline(session, e, p, first_doses[p.id]) for e, p in rows]),
         patients=_patient_rows(evaluation, {p.id: p for _, p in rows}, first_doses, shows_identity, deidentified),
-        trajectories=trajectories, band=_band(evaluation, trajectories, model, seed),
+        trajectories=trajectories, band=natural_history_band_for(evaluation, trajectories, model, seed),
         provenance=_provenance(evaluation, version, model, reference), deidentified=deidentified,
         notes=_notes(deidentified, shows_identity),
     )  # fmt: skip
@@ -247,7 +247,7 @@ def _trajectory(
     )
 
 
-def _band(
+def natural_history_band_for(
     evaluation: Evaluation,
     trajectories: Sequence[rp.Trajectory],
     model: NaturalHistoryModel,
