@@ -29,11 +29,13 @@ from alscell.reports.figures import (
     CENSORED_LABEL,
     EXPECTED_LABEL,
     KAPLAN_MEIER_LABEL,
+    LABELLED_PATIENTS,
     OBSERVED_LABEL,
     SURVIVAL_TITLE,
     outcome_chart,
     survival_chart,
     to_svg,
+    waterfall_chart,
 )
 from alscell.storage.comparator_files import builtin_natural_history
 from alscell.storage.protocol_files import builtin_protocol_path, read_protocol
@@ -115,6 +117,36 @@ def test_no_patient_with_a_change_gives_an_empty_chart(evaluation):
 
     assert observed(axes.get_lines()) == ([], [])
     assert len(axes.collections) == 0
+
+
+def test_a_large_cohort_keeps_one_column_each_without_naming_them(evaluation):
+    """Beyond LABELLED_PATIENTS the columns stay, one per patient, but unnamed, on a page-wide chart."""
+    [rated] = [p for p in evaluation.patients if p.change is not None][:1]
+    many = tuple(
+        dataclasses.replace(rated, study_code=f"P-{i:04d}") for i in range(LABELLED_PATIENTS + 1)
+    )
+    large = dataclasses.replace(evaluation, patients=many)
+
+    for chart in (outcome_chart, waterfall_chart):
+        figure = chart(large)
+        [axes] = figure.axes
+        assert [tick.get_text() for tick in axes.get_xticklabels()] == []
+        assert f"{LABELLED_PATIENTS + 1:,} patients" in axes.get_xlabel()
+        assert figure.get_figwidth() <= 11.0
+    xs, _ = observed(outcome_chart(large).axes[0].get_lines())
+    assert xs == list(range(LABELLED_PATIENTS + 1))
+
+
+def test_up_to_the_limit_every_column_is_named(evaluation):
+    [rated] = [p for p in evaluation.patients if p.change is not None][:1]
+    codes = [f"P-{i:04d}" for i in range(LABELLED_PATIENTS)]
+    large = dataclasses.replace(
+        evaluation, patients=tuple(dataclasses.replace(rated, study_code=c) for c in codes)
+    )
+
+    [axes] = outcome_chart(large).axes
+
+    assert [tick.get_text() for tick in axes.get_xticklabels()] == codes
 
 
 # ---------------------------------------------------------------- survival from enrollment

@@ -24,6 +24,7 @@ __all__ = [
     "CENSORED_LABEL",
     "EXPECTED_LABEL",
     "KAPLAN_MEIER_LABEL",
+    "LABELLED_PATIENTS",
     "OBSERVED_LABEL",
     "SURVIVAL_TITLE",
     "alsfrs_chart",
@@ -46,6 +47,10 @@ CENSORED_LABEL = "censored"
 EXPECTED_LABEL = "ENCALS expected, conditional on survival to enrollment"
 """The label of the ENCALS expected curve in :func:`survival_chart`."""
 SURVIVAL_TITLE = "Survival from enrollment beside ENCALS for the same patients"
+LABELLED_PATIENTS = 60
+"""Up to this many patients, a chart with a column per patient names each column by study code."""
+MAX_WIDTH_INCHES = 11.0
+"""The widest a chart with a column per patient grows (a landscape A4 page's width, about)."""
 
 matplotlib.rcParams["svg.hashsalt"] = "alscell"
 
@@ -84,17 +89,15 @@ def outcome_chart(evaluation: Evaluation) -> Figure:
     Only patients with a change are drawn, one column each by study code; the others are left out.
     """
     shown = [patient for patient in evaluation.patients if patient.change is not None]
-    figure = Figure(figsize=(max(7.0, 0.45 * len(shown) + 2.0), 4.2), dpi=100, layout="constrained")
+    figure = Figure(figsize=(_width(len(shown)), 4.2), dpi=100, layout="constrained")
     axes: Axes = figure.add_subplot()
     axes.axhline(0, color="#5b6475", linewidth=0.8)
     _draw_natural_history(axes, shown)
     changes = [patient.change for patient in shown if patient.change is not None]
     axes.plot(range(len(shown)), changes, linestyle="none", marker="o", color="#1d2433",
+              markersize=6 if len(shown) <= LABELLED_PATIENTS else 2,
               label=OBSERVED_LABEL, zorder=3)  # fmt: skip
-    axes.set_xticks(range(len(shown)), [patient.study_code for patient in shown])
-    axes.tick_params(axis="x", labelrotation=90 if len(shown) > 12 else 0)
-    axes.set_xlim(-0.7, max(len(shown) - 0.3, 0.7))
-    axes.set_xlabel("patient (study code)")
+    _patient_axis(axes, [patient.study_code for patient in shown], "patient (study code)")
     axes.set_ylabel("ALSFRS-R change from baseline (points)")
     months = evaluation.time_point.months
     axes.set_title(f"ALSFRS-R change at {months:g} months beside natural history")
@@ -103,6 +106,28 @@ def outcome_chart(evaluation: Evaluation) -> Figure:
     if shown:
         figure.legend(loc="outside lower center", ncols=3, fontsize="small", frameon=False)
     return figure
+
+
+def _width(patients: int) -> float:
+    """A chart with a column per patient: wider with each patient, up to a page's landscape width."""
+    return min(max(7.0, 0.45 * patients + 2.0), MAX_WIDTH_INCHES)
+
+
+def _patient_axis(axes: Axes, codes: Sequence[str], label: str) -> None:
+    """One column per patient, named by study code while the names can be read.
+
+    Beyond :data:`LABELLED_PATIENTS` the columns are not named one by one (thousands of labels can
+    neither be read nor laid out in reasonable time); the axis says how many patients it holds.
+    """
+    n = len(codes)
+    if n <= LABELLED_PATIENTS:
+        axes.set_xticks(range(n), list(codes))
+        axes.tick_params(axis="x", labelrotation=90 if n > 12 else 0)
+    else:
+        axes.set_xticks([])
+        label = f"{label.replace('study code', 'one column each')}: {n:,} patients"
+    axes.set_xlim(-0.7, max(n - 0.3, 0.7))
+    axes.set_xlabel(label)
 
 
 def _draw_natural_history(axes: Axes, patients: Sequence[PatientResult]) -> None:
@@ -210,16 +235,13 @@ def waterfall_chart(evaluation: Evaluation) -> Figure:
         ),
         key=lambda item: item[1],
     )
-    figure = Figure(figsize=(max(7.0, 0.45 * len(shown) + 2.0), 4.2), dpi=100, layout="constrained")
+    figure = Figure(figsize=(_width(len(shown)), 4.2), dpi=100, layout="constrained")
     axes: Axes = figure.add_subplot()
     differences = [difference for _, difference in shown]
     colours = ["#1f5fbf" if d >= 0 else "#b3412e" for d in differences]
     axes.bar(range(len(shown)), differences, color=colours, alpha=0.8)
     axes.axhline(0, color="#1d2433", linewidth=0.8)
-    axes.set_xticks(range(len(shown)), [code for code, _ in shown])
-    axes.tick_params(axis="x", labelrotation=90 if len(shown) > 12 else 0)
-    axes.set_xlim(-0.7, max(len(shown) - 0.3, 0.7))
-    axes.set_xlabel("patient (study code), sorted")
+    _patient_axis(axes, [code for code, _ in shown], "patient (study code), sorted")
     axes.set_ylabel("observed minus expected change\n(ALSFRS-R points)")
     axes.set_title(
         f"Observed minus natural history's expected change at {evaluation.time_point.months:g} months"
