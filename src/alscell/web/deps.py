@@ -3,16 +3,23 @@
 ``TodayDep`` and ``NowDep`` are the only places the web layer reads the clock; tests override them.
 A user is signed in by ``Authorization: Bearer <API token>`` (scripts) or the session cookie (pages);
 with the cookie, unsafe methods also need the session's CSRF token in ``X-CSRF-Token``.
+
+Why some of these are ``async def``: FastAPI hands every plain ``def`` dependency to the thread pool,
+and hand-offs are dear (five no-op ``def`` dependencies halve the throughput of a bare endpoint under
+``benchmarks/bench_api.py``). Those that do no I/O are therefore ``async def`` and run inline; what
+reads the database (signing in, closing the session) still runs in a worker thread.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime
 from typing import Annotated, Final
 from zoneinfo import ZoneInfo
 
+from anyio import CancelScope, CapacityLimiter, to_thread
 from fastapi import Depends, Query, Request
+from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.orm import Session, sessionmaker
 
 from alscell.config import Settings
@@ -22,10 +29,12 @@ from alscell.domain.stats.safety_rates import SafetyReference
 from alscell.errors import NotSignedIn, PermissionDenied
 from alscell.services import auth
 from alscell.storage.models import User
+from alscell.storage.session import READ_ONLY
 
 __all__ = [
     "COOKIE",
     "CSRF_HEADER",
+    "SAFE_METHODS",
     "CurrentUser",
     "NaturalHistoryDep",
     "NowDep",
@@ -43,30 +52,35 @@ CSRF_HEADER: Final = "X-CSRF-Token"
 SAFE_METHODS: Final = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
-def _settings(request: Request) -> Settings:
+async def _settings(request: Request) -> Settings:  # async: no I/O (see the module docstring)
     settings: Settings = request.app.state.settings
     return settings
 
 
-def _session(request: Request) -> Iterator[Session]:
+async def _session(request: Request) -> AsyncIterator[Session]:
+    """The request's session; GET, HEAD and OPTIONS only read, so theirs takes no write lock.
+
+    Making it does no I/O, so it is made inline. Closing it rolls back whatever was not committed and
+    returns the connection: in a worker thread, shielded from cancellation (the connection goes back
+    even when the client has gone), and, as FastAPI does for ``def`` generators, outside the shared
+    thread limit, which may be taken up by requests waiting for this very connection.
+    """
     factory: sessionmaker[Session] = request.app.state.sessions
-    session = factory()
+    session = factory(execution_options=READ_ONLY if request.method in SAFE_METHODS else {})
     try:
         yield session
-    except BaseException:
-        session.rollback()
-        raise
     finally:
-        session.close()
+        with CancelScope(shield=True):
+            await to_thread.run_sync(session.close, limiter=CapacityLimiter(1))
 
 
-def _now() -> datetime:
+async def _now() -> datetime:  # async: no I/O (see the module docstring)
     return datetime.now(UTC)
 
 
-def _today(
+async def _today(
     settings: Annotated[Settings, Depends(_settings)], now: Annotated[datetime, Depends(_now)]
-) -> date:
+) -> date:  # async: no I/O (see the module docstring)
     return now.astimezone(ZoneInfo(settings.clinic_timezone)).date()
 
 
@@ -76,7 +90,7 @@ NowDep = Annotated[datetime, Depends(_now)]
 TodayDep = Annotated[date, Depends(_today)]
 
 
-def _natural_history(request: Request) -> NaturalHistoryModel:
+async def _natural_history(request: Request) -> NaturalHistoryModel:  # async: no I/O
     model: NaturalHistoryModel = request.app.state.natural_history
     return model
 
@@ -84,7 +98,7 @@ def _natural_history(request: Request) -> NaturalHistoryModel:
 NaturalHistoryDep = Annotated[NaturalHistoryModel, Depends(_natural_history)]
 
 
-def _safety_reference(request: Request) -> SafetyReference:
+async def _safety_reference(request: Request) -> SafetyReference:  # async: no I/O
     reference: SafetyReference = request.app.state.safety_reference
     return reference
 
@@ -92,7 +106,31 @@ def _safety_reference(request: Request) -> SafetyReference:
 SafetyReferenceDep = Annotated[SafetyReference, Depends(_safety_reference)]
 
 
-def _current_user(request: Request, session: SessionDep, now: NowDep) -> User:
+async def _current_user(request: Request, session: SessionDep, now: NowDep) -> User:
+    """The signed-in user, looked up once per request (the permission gate and the route both ask).
+
+    ``async`` so that the second asking costs no thread hand-off; the look-up runs in the thread pool.
+    """
+    user: User | None = getattr(request.state, "user", None)
+    if user is None:
+        user = request.state.user = await run_in_threadpool(_sign_in, request, session, now)
+    return user
+
+
+def _sign_in(request: Request, session: Session, now: datetime) -> User:
+    """Authenticate; for a request that may write, in a transaction of its own, ended at once.
+
+    So a write request takes SQLite's write lock only in the worker thread that commits it. Held from
+    the sign-in to the route, the lock waited for a free worker thread while every thread waited for
+    the lock, until requests failed "database is locked" (``tests/web/test_request_session.py``).
+    """
+    user = _authenticate(request, session, now)
+    if request.method not in SAFE_METHODS:  # a GET's transaction takes no lock: nothing to end
+        session.commit()  # reads only; the user stays loaded (the sessions do not expire on commit)
+    return user
+
+
+def _authenticate(request: Request, session: Session, now: datetime) -> User:
     header = request.headers.get("Authorization", "")
     if header:
         scheme, _, secret = header.partition(" ")
@@ -111,7 +149,7 @@ def _current_user(request: Request, session: SessionDep, now: NowDep) -> User:
 CurrentUser = Annotated[User, Depends(_current_user)]
 
 
-def permission_gate(request: Request, session: SessionDep, now: NowDep) -> None:
+async def permission_gate(request: Request, session: SessionDep, now: NowDep) -> None:
     """Refuse, before the body is even read, a caller whose role lacks every action the route names.
 
     Routes name their actions in ``openapi_extra["x-alscell-actions"]`` (the same table the services
@@ -121,7 +159,7 @@ def permission_gate(request: Request, session: SessionDep, now: NowDep) -> None:
     actions = (getattr(route, "openapi_extra", None) or {}).get("x-alscell-actions", [])
     if not actions:
         return
-    user = _current_user(request, session, now)
+    user = await _current_user(request, session, now)
     if not any(allowed(user.role, Action(name)) for name in actions):
         raise PermissionDenied(
             user.username, " or ".join(actions).replace("_", " "), request.url.path

@@ -22,7 +22,7 @@ from alscell.domain.access import Action, Role, allowed
 from alscell.errors import InvalidInput, NotSignedIn, PermissionDenied
 from alscell.services import auth
 from alscell.storage.models import User
-from alscell.web.deps import COOKIE, NowDep, SessionDep
+from alscell.web.deps import COOKIE, SAFE_METHODS, NowDep, SessionDep
 
 __all__ = [
     "TEMPLATES",
@@ -70,6 +70,10 @@ def _page_user(request: Request, session: SessionDep, now: NowDep) -> User:
     # plain values, not rows: an error page is rendered after the request's session has closed
     request.state.csrf_token = login.csrf_token
     request.state.viewer = Viewer(user.username, user.full_name, user.role, user.site_id)
+    if request.method not in SAFE_METHODS:
+        # End the sign-in's transaction (it only read) so that a form's write takes SQLite's write
+        # lock in the thread that commits it, never across the hand-off to the route (web/deps.py).
+        session.commit()
     return user
 
 
