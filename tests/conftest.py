@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from alscell.storage import migrate
 from alscell.storage.session import make_engine
+from tests.figures import BOOK_KEY, FigureBook, Figures
 from tests.postgres import PostgresServer
 
 # "ci" (the default) is deterministic: no flaky runs, no reruns. Set HYPOTHESIS_PROFILE=explore to
@@ -110,3 +111,17 @@ def fresh_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[sa.
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--e2e", action="store_true", help="also run the browser tests (tests/e2e)")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.stash[BOOK_KEY] = FigureBook()
+
+
+@pytest.fixture
+def figures(request: pytest.FixtureRequest) -> Figures:
+    """Where a test records the figures it reports (printed at the end of the run)."""
+    return request.config.stash[BOOK_KEY].open(request.node.nodeid)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    terminalreporter.config.stash[BOOK_KEY].report(terminalreporter)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import field_validator
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = ["Settings", "load_settings"]
@@ -41,6 +41,12 @@ class Settings(BaseSettings):
 
     cookie_secure: bool = True
     """Send the sign-in cookie over HTTPS only; set false only for local development over http."""
+
+    max_request_bytes: int = Field(default=1_048_576, ge=1_024)
+    """The largest request body the web application reads; a larger one is refused with 413."""
+
+    busy_timeout_ms: int = Field(default=10_000, ge=0)
+    """How long a write waits for SQLite's write lock before the request is answered 503."""
 
     @field_validator("database_url")
     @classmethod

@@ -20,8 +20,10 @@ def browser(app: FastAPI, session: Session, user: User) -> TestClient:
     auth.set_password(session, user=user, password=PASSWORD, by=None, now=NOW)
     client = TestClient(app, follow_redirects=False)
     response = client.post(
-        "/login", data={"username": user.username, "password": PASSWORD, "next": "/today"}
-    )
+        "/login",
+        data={"username": user.username, "password": PASSWORD, "next": "/today",
+              "csrf_token": csrf(client, "/login")},
+    )  # fmt: skip
     assert response.status_code == 303, response.text
     return client
 

@@ -23,8 +23,10 @@ def test_a_wrong_password_shows_the_form_again_with_the_username_kept(client, se
     make_user(session, Role.NURSE, site=site, username="nina")
 
     response = client.post(
-        "/login", data={"username": "nina", "password": "wrong", "next": "/today"}
-    )
+        "/login",
+        data={"username": "nina", "password": "wrong", "next": "/today",
+              "csrf_token": csrf(client, "/login")},
+    )  # fmt: skip
 
     assert response.status_code == 401
     assert 'value="nina"' in response.text

@@ -89,8 +89,13 @@ def set_password(
     commit(session)
 
 
-def sign_in(session: Session, *, username: str, password: str, now: datetime) -> IssuedSecret:
-    """Check a username and password and open a browser session.
+def sign_in(
+    session: Session, *, username: str, password: str, now: datetime, replacing: str | None = None
+) -> IssuedSecret:
+    """Check a username and password and open a browser session with a new secret.
+
+    ``replacing`` is the session cookie the browser already sent, if any: that session is ended, so
+    a secret known before signing in (planted, or left by someone else) is worth nothing after it.
 
     Raises
     ------
@@ -113,6 +118,8 @@ def sign_in(session: Session, *, username: str, password: str, now: datetime) ->
         raise NotSignedIn("wrong username or password, or the user is disabled")
     throttle.failures, throttle.locked_until = 0, None
     session.merge(throttle)
+    if replacing:
+        _end_quietly(session, replacing, now)
     secret, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
     session.add(LoginSession(user_id=user.id, token_hash=_digest(secret), csrf_token=csrf, created_at=now,
                              expires_at=now + SESSION_LIFETIME))  # fmt: skip
@@ -137,6 +144,14 @@ def end_session(session: Session, *, secret: str, now: datetime) -> None:
     row.ended_at = now
     _audit(session, "auth.signed_out", user.username, user, now)
     commit(session)
+
+
+def _end_quietly(session: Session, secret: str, now: datetime) -> None:
+    session.execute(
+        sa.update(LoginSession)
+        .where(LoginSession.token_hash == _digest(secret), LoginSession.ended_at.is_(None))
+        .values(ended_at=now)
+    )
 
 
 def create_api_token(

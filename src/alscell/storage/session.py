@@ -23,21 +23,50 @@ from typing import Any, Final
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
-__all__ = ["BUSY_TIMEOUT_MS", "READ_ONLY", "make_engine", "make_session_factory"]
+__all__ = [
+    "BUSY_TIMEOUT_MS",
+    "READ_ONLY",
+    "database_busy",
+    "make_engine",
+    "make_session_factory",
+]
 
 BUSY_TIMEOUT_MS: Final = 10_000
+"""How long a SQLite writer waits for the write lock before it gives up "database is locked"."""
+
+_BUSY_SQLITE: Final = ("SQLITE_BUSY", "SQLITE_LOCKED")
+_BUSY_POSTGRES: Final = frozenset({"40001", "40P01", "55P03", "57014"})
+"""serialization failure, deadlock detected, lock not available, statement cancelled (a timeout)."""
 _READS_ONLY: Final = "alscell_read_only"
 READ_ONLY: Final = MappingProxyType({_READS_ONLY: True})
 """Execution options of a session that only reads: on SQLite its transactions take no write lock."""
 
 
-def make_engine(url: str, **options: Any) -> sa.Engine:
-    """An engine for ``url`` with alscell's connection settings."""
+def make_engine(url: str, *, busy_timeout_ms: int = BUSY_TIMEOUT_MS, **options: Any) -> sa.Engine:
+    """An engine for ``url`` with alscell's connection settings.
+
+    ``busy_timeout_ms`` bounds how long a SQLite writer waits for the write lock (SQLite retries
+    within it); after that the statement fails and :func:`database_busy` says so.
+    """
     if url.startswith("sqlite"):
         engine = sa.create_engine(url, connect_args={"check_same_thread": False}, **options)
-        _configure_sqlite(engine)
+        _configure_sqlite(engine, busy_timeout_ms)
         return engine
     return sa.create_engine(url, pool_pre_ping=True, **options)
+
+
+def database_busy(error: BaseException) -> bool:
+    """Whether ``error`` means the database was too busy to do the work now (worth retrying later).
+
+    SQLite: the write lock was not free within the busy timeout. PostgreSQL: a serialization failure,
+    a deadlock, a lock or statement timeout. Both roll the whole transaction back: nothing was written.
+    """
+    if not isinstance(error, sa.exc.OperationalError):
+        return False
+    sqlite_name = getattr(error.orig, "sqlite_errorname", None)
+    if sqlite_name is not None:
+        return str(sqlite_name).startswith(_BUSY_SQLITE)  # extended codes too (SQLITE_BUSY_TIMEOUT)
+    return getattr(error.orig, "sqlstate", None) in _BUSY_POSTGRES
 
 
 def make_session_factory(engine: sa.Engine) -> sessionmaker[Session]:
@@ -55,11 +84,12 @@ class _WriterLine:
     slow writers down, never stop them.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, timeout_ms: int) -> None:
         self._lock = threading.Lock()
+        self._timeout = timeout_ms / 1000
 
     def enter(self, info: dict[Any, Any]) -> None:
-        if self._lock.acquire(timeout=BUSY_TIMEOUT_MS / 1000):
+        if self._lock.acquire(timeout=self._timeout):
             info[_HOLDS_TURN] = True
 
     def leave(self, info: dict[Any, Any]) -> None:
@@ -70,14 +100,14 @@ class _WriterLine:
 _HOLDS_TURN: Final = "alscell_holds_writer_turn"
 
 
-def _configure_sqlite(engine: sa.Engine) -> None:
-    line = _WriterLine()
+def _configure_sqlite(engine: sa.Engine, busy_timeout_ms: int) -> None:
+    line = _WriterLine(busy_timeout_ms)
 
     @sa.event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None  # SQLAlchemy, not the driver, begins transactions
         cursor = dbapi_connection.cursor()
-        for pragma in ("foreign_keys = ON", "journal_mode = WAL", f"busy_timeout = {BUSY_TIMEOUT_MS}",
+        for pragma in ("foreign_keys = ON", "journal_mode = WAL", f"busy_timeout = {busy_timeout_ms}",
                        "synchronous = FULL"):  # fmt: skip
             cursor.execute(f"PRAGMA {pragma}")
         cursor.close()

@@ -10,7 +10,7 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 from fastapi import FastAPI, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 
@@ -20,12 +20,14 @@ from alscell.storage.comparator_files import natural_history_from, safety_refere
 from alscell.storage.session import make_engine, make_session_factory
 from alscell.web.api import api_router
 from alscell.web.errors import install_error_handlers
+from alscell.web.hardening import API_DOCS_CDN, Hardening
 from alscell.web.pages import pages_router
 from alscell.web.pages.common import LoginRequired, render
 
 __all__ = ["API_PREFIX", "create_app"]
 
 API_PREFIX = "/api/v1"
+DOCS_PATH = f"{API_PREFIX}/docs"
 STATIC = Path(__file__).parent / "static"
 
 
@@ -41,11 +43,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version=__version__,
         summary="Run an ALS cell-therapy treatment program safely, and evaluate its outcomes honestly.",
         openapi_url=f"{API_PREFIX}/openapi.json",
-        docs_url=f"{API_PREFIX}/docs",
+        docs_url=None,  # served below, without inline script (web/hardening.py)
         redoc_url=None,
         generate_unique_id_function=_operation_id,
     )
-    engine = make_engine(settings.database_url)
+    engine = make_engine(settings.database_url, busy_timeout_ms=settings.busy_timeout_ms)
     app.state.settings = settings
     app.state.engine = engine
     app.state.sessions = make_session_factory(engine)
@@ -56,7 +58,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(api_router, prefix=API_PREFIX)
     app.include_router(pages_router)
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
+    app.add_api_route(DOCS_PATH, _api_docs, methods=["GET"], include_in_schema=False)
+    app.add_middleware(Hardening, max_body_bytes=settings.max_request_bytes, docs_path=DOCS_PATH)
     return app
+
+
+def _api_docs() -> HTMLResponse:
+    """The interactive API docs: Swagger UI from its CDN, started by a script file of alscell's own."""
+    swagger = f"{API_DOCS_CDN}/npm/swagger-ui-dist@5"
+    return HTMLResponse(
+        '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>alscell API</title>'
+        f'<link rel="stylesheet" href="{swagger}/swagger-ui.css"></head><body>'
+        f'<div id="swagger-ui" data-openapi="{API_PREFIX}/openapi.json"></div>'
+        f'<script src="{swagger}/swagger-ui-bundle.js"></script>'
+        '<script src="/static/api-docs.js"></script></body></html>'
+    )
 
 
 def render_error(request: Request, status: int, title: str, detail: str) -> Response:

@@ -12,13 +12,14 @@ reads the database (signing in, closing the session) still runs in a worker thre
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime
 from typing import Annotated, Final
 from zoneinfo import ZoneInfo
 
 from anyio import CancelScope, CapacityLimiter, to_thread
-from fastapi import Depends, Query, Request
+from fastapi import Depends, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -45,6 +46,7 @@ __all__ = [
     "SettingsDep",
     "TodayDep",
     "permission_gate",
+    "set_session_cookie",
 ]
 
 COOKIE: Final = "alscell_session"
@@ -141,12 +143,24 @@ def _authenticate(request: Request, session: Session, now: datetime) -> User:
     if not cookie:
         raise NotSignedIn("sign in, or send an API token in the Authorization header")
     user, login = auth.user_for_session(session, cookie, now=now)
-    if request.method not in SAFE_METHODS and request.headers.get(CSRF_HEADER) != login.csrf_token:
+    sent = request.headers.get(CSRF_HEADER, "")
+    if request.method not in SAFE_METHODS and not secrets.compare_digest(sent, login.csrf_token):
         raise NotSignedIn(f"the {CSRF_HEADER} header is missing or wrong for this session")
     return user
 
 
 CurrentUser = Annotated[User, Depends(_current_user)]
+
+
+def set_session_cookie(
+    response: Response, request: Request, settings: Settings, name: str, value: str, *,
+    max_age: int, path: str = "/",
+) -> None:  # fmt: skip
+    """Set a sign-in cookie: HttpOnly, SameSite=Strict, and Secure unless configured for plain http
+    (and always when the request came over HTTPS)."""
+    secure = settings.cookie_secure or request.url.scheme == "https"
+    response.set_cookie(name, value, httponly=True, samesite="strict", secure=secure,
+                        max_age=max_age, path=path)  # fmt: skip
 
 
 async def permission_gate(request: Request, session: SessionDep, now: NowDep) -> None:

@@ -15,12 +15,16 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
+from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException
 
 from alscell import errors
+from alscell.storage.session import database_busy
 
 __all__ = [
     "PROBLEM_RESPONSES",
+    "RETRY_AFTER_SECONDS",
+    "TITLES",
     "FieldError",
     "ProblemDetail",
     "install_error_handlers",
@@ -39,6 +43,8 @@ STATUSES: Final[dict[type[errors.AlscellError], int]] = {
 TITLES: Final = {400: "Bad request", 401: "Not signed in", 403: "Forbidden", 404: "Not found",
                  405: "Method not allowed", 409: "Conflict", 413: "Too large", 415: "Unsupported media type",
                  422: "Invalid input", 500: "Internal error", 503: "Busy"}  # fmt: skip
+RETRY_AFTER_SECONDS: Final = 2
+"""What a 503 (database busy) asks the client to wait before trying again."""
 HOW_TO_OVERRIDE: Final = (
     "a physician may record the dose again with an override naming each rule in 'rules' and a "
     'written reason: {"override": {"rules": [...], "reason": "..."}}'
@@ -85,11 +91,14 @@ def status_of(error: errors.AlscellError) -> int:
     return 500
 
 
-def problem(status: int, code: str, detail: str, **extra: Any) -> JSONResponse:
+def problem(
+    status: int, code: str, detail: str, headers: dict[str, str] | None = None, **extra: Any
+) -> JSONResponse:
     """A problem+json response."""
     body = ProblemDetail(type=f"/problems/{code}", title=TITLES.get(status, "Error"), status=status,
                          detail=detail, code=code, **extra)  # fmt: skip
-    headers = {"WWW-Authenticate": 'Bearer realm="alscell"'} if status == 401 else None
+    if status == 401:
+        headers = (headers or {}) | {"WWW-Authenticate": 'Bearer realm="alscell"'}
     return JSONResponse(body.model_dump(exclude_none=True), status_code=status,
                         media_type="application/problem+json", headers=headers)  # fmt: skip
 
@@ -149,6 +158,25 @@ def _http_error(request: Request, exception: Exception) -> Response:
     )
 
 
+def _database_error(request: Request, exception: Exception) -> Response:
+    """A database too busy to do the work now: 503 with Retry-After (the transaction rolled back).
+
+    Any other database failure is a defect, not a state to retry: it goes on to the server as a 500.
+    """
+    if not database_busy(exception):
+        raise exception
+    detail = (
+        "the database is busy with other writes and nothing was saved; "
+        f"try again in {RETRY_AFTER_SECONDS} seconds"
+    )
+    headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
+    if _wants_page(request):
+        response = _html(request, 503, TITLES[503], detail)
+        response.headers.update(headers)
+        return response
+    return problem(503, "DatabaseBusy", detail, headers=headers)
+
+
 def _location(loc: tuple[Any, ...] | list[Any]) -> str:
     parts = [str(part) for part in loc if part not in ("body", "query", "path", "header")]
     return ".".join(parts) or "body"
@@ -166,7 +194,8 @@ def _html(request: Request, status: int, title: str, detail: str) -> Response:
 
 
 def install_error_handlers(app: FastAPI, *, render_error: HtmlRenderer | None = None) -> None:
-    """Register the handlers: alscell errors, request validation, and HTTP errors (404, 405).
+    """Register the handlers: alscell errors, request validation, HTTP errors (404, 405), and a busy
+    database (503).
 
     With ``render_error``, requests outside ``/api/`` get an error page instead of problem JSON.
     """
@@ -175,3 +204,4 @@ def install_error_handlers(app: FastAPI, *, render_error: HtmlRenderer | None = 
     app.add_exception_handler(errors.AlscellError, _alscell_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(HTTPException, _http_error)
+    app.add_exception_handler(OperationalError, _database_error)

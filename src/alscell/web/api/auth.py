@@ -10,7 +10,14 @@ from pydantic import Field
 from alscell.domain.access import Role
 from alscell.errors import NotSignedIn
 from alscell.services import auth
-from alscell.web.deps import COOKIE, CurrentUser, NowDep, SessionDep, SettingsDep
+from alscell.web.deps import (
+    COOKIE,
+    CurrentUser,
+    NowDep,
+    SessionDep,
+    SettingsDep,
+    set_session_cookie,
+)
 from alscell.web.schemas import ReadModel, StrictModel
 
 router = APIRouter(prefix="/auth", tags=["auth"])
@@ -65,18 +72,29 @@ class TokenIssued(TokenRead):
 
 @router.post("/login", response_model=SignedIn)
 def login(
-    body: SignIn, response: Response, session: SessionDep, settings: SettingsDep, now: NowDep
+    body: SignIn,
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    settings: SettingsDep,
+    now: NowDep,
 ) -> SignedIn:
-    """Sign in with a username and password; sets the session cookie (HttpOnly, SameSite=Strict)."""
-    issued = auth.sign_in(session, username=body.username, password=body.password, now=now)
-    response.set_cookie(COOKIE, issued.secret, httponly=True, samesite="strict", secure=settings.cookie_secure,
-                        max_age=int(auth.SESSION_LIFETIME.total_seconds()), path="/")  # fmt: skip
+    """Sign in with a username and password; sets a new session cookie (HttpOnly, SameSite=Strict).
+
+    A session cookie sent with the request is ended: signing in never keeps an old secret alive.
+    """
+    issued = auth.sign_in(session, username=body.username, password=body.password, now=now,
+                          replacing=request.cookies.get(COOKIE))  # fmt: skip
+    set_session_cookie(response, request, settings, COOKIE, issued.secret,
+                       max_age=int(auth.SESSION_LIFETIME.total_seconds()))  # fmt: skip
     return SignedIn(user=UserRead.model_validate(issued.user), csrf_token=issued.csrf_token or "")
 
 
 @router.post("/logout", status_code=204)
-def logout(request: Request, response: Response, session: SessionDep, now: NowDep) -> None:
-    """Sign out: ends the session of the cookie sent."""
+def logout(
+    request: Request, response: Response, _user: CurrentUser, session: SessionDep, now: NowDep
+) -> None:
+    """Sign out: ends the session of the cookie sent (with its CSRF token, as every write)."""
     secret = request.cookies.get(COOKIE)
     if not secret:
         raise NotSignedIn("no session cookie was sent")

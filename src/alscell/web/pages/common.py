@@ -7,6 +7,7 @@ field and everything the user typed kept.
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -86,7 +87,8 @@ async def _form(request: Request) -> FormData:
 
 
 def _writer(request: Request, user: PageUser, form: Annotated[FormData, Depends(_form)]) -> User:
-    if form.get("csrf_token") != request.state.csrf_token:
+    sent = form.get("csrf_token")
+    if not isinstance(sent, str) or not secrets.compare_digest(sent, request.state.csrf_token):
         raise PermissionDenied(
             user.username,
             "submit this form",

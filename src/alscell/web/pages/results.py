@@ -9,7 +9,8 @@ and the standard analyses (mixed model, survival against ENCALS, CAFS, safety ra
 from __future__ import annotations
 
 import math
-from typing import Any
+from datetime import datetime
+from typing import Any, Literal
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
@@ -19,12 +20,19 @@ from alscell import __version__
 from alscell.domain.access import Action
 from alscell.domain.analyses import Analyses
 from alscell.domain.evaluation import KNOWN, NUROWN_PLACEBO_RESPONDERS, Category, Evaluation
+from alscell.domain.report import ProgramReport
 from alscell.domain.stats.mixed_model import MixedModelFit
 from alscell.reports.figures import outcome_chart, survival_chart, to_svg
 from alscell.reports.render import render_html, render_pdf
 from alscell.services import access, evaluation, protocols, reporting
 from alscell.storage.models import User
-from alscell.web.deps import NaturalHistoryDep, SafetyReferenceDep, SessionDep, TodayDep
+from alscell.web.deps import (
+    NaturalHistoryDep,
+    NowDep,
+    SafetyReferenceDep,
+    SessionDep,
+    TodayDep,
+)
 from alscell.web.pages.common import PageUser, render
 
 router = APIRouter(include_in_schema=False)
@@ -59,26 +67,47 @@ def results_page(
 
 @router.get("/results/{protocol_id}/report.html", response_class=HTMLResponse)
 def report_html(
-    protocol_id: int, user: PageUser, session: SessionDep, today: TodayDep, model: NaturalHistoryDep,
-    reference: SafetyReferenceDep,
+    protocol_id: int, user: PageUser, session: SessionDep, today: TodayDep, now: NowDep,
+    model: NaturalHistoryDep, reference: SafetyReferenceDep,
 ) -> HTMLResponse:  # fmt: skip
-    """The program report as one self-contained HTML page (same permission as the results page)."""
+    """The program report as one self-contained HTML page (same permission as the results page); audited."""
     report = reporting.program_report(session, protocol_id=protocol_id, by=user, today=today, model=model,
                                       safety_reference=reference)  # fmt: skip
-    return HTMLResponse(render_html(report))
+    content = render_html(report)
+    _issued(session, report, "HTML", user, now)
+    return HTMLResponse(content)
 
 
 @router.get("/results/{protocol_id}/report.pdf")
 def report_pdf(
-    protocol_id: int, user: PageUser, session: SessionDep, today: TodayDep, model: NaturalHistoryDep,
-    reference: SafetyReferenceDep,
+    protocol_id: int, user: PageUser, session: SessionDep, today: TodayDep, now: NowDep,
+    model: NaturalHistoryDep, reference: SafetyReferenceDep,
 ) -> Response:  # fmt: skip
-    """The program report as a PDF, offered as a download named after the protocol and the cut-off."""
+    """The program report as a PDF, offered as a download named after the protocol and the cut-off;
+    audited."""
     report = reporting.program_report(session, protocol_id=protocol_id, by=user, today=today, model=model,
                                       safety_reference=reference)  # fmt: skip
+    content = render_pdf(report)
+    _issued(session, report, "PDF", user, now)
     name = f"report-{report.evaluation.protocol_id}-{report.provenance.data_cutoff}.pdf"
-    return Response(render_pdf(report), media_type="application/pdf",
+    return Response(content, media_type="application/pdf",
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})  # fmt: skip
+
+
+def _issued(
+    session: Session,
+    report: ProgramReport,
+    report_format: Literal["HTML", "PDF"],
+    user: User,
+    now: datetime,
+) -> None:
+    """Audit the report handed out. A GET's transaction only read (and on SQLite holds a snapshot since
+    sign-in, through the evaluation and the rendering): end it, so the audit event is written in a
+    transaction of its own that starts from the current state."""
+    session.commit()
+    reporting.record_report_issued(
+        session, report=report, report_format=report_format, by=user, now=now
+    )
 
 
 def _context(session: Session, protocol_id: int, result: Evaluation, user: User) -> dict[str, Any]:
