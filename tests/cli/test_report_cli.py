@@ -6,10 +6,15 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from typer.testing import CliRunner, Result
 
 from alscell.cli import app
+from alscell.config import load_settings
 from alscell.reports.render import SECTIONS
+from alscell.services.audit import verify_trail
+from alscell.storage.models import AuditEvent
+from alscell.storage.session import make_engine, make_session_factory
 from tests.cli.test_evaluate_cli import AFTER
 from tests.cli.test_evaluate_cli import run as evaluate_run  # noqa: F401  (builds the database)
 
@@ -76,3 +81,22 @@ def test_an_unknown_user_is_an_error(report: Callable[..., Result], tmp_path: Pa
 
     assert result.exit_code == 1
     assert "nobody" in result.stderr
+
+
+def test_every_report_written_is_audited(report: Callable[..., Result], tmp_path: Path) -> None:
+    """A report file is patient-level data leaving alscell: who, which format, identified or not."""
+    html, pdf = tmp_path / "report.html", tmp_path / "report.pdf"
+
+    assert report("--out", str(html), "--deidentified").exit_code == 0
+    assert report("--out", str(pdf)).exit_code == 0
+
+    engine = make_engine(load_settings().database_url)
+    with make_session_factory(engine)() as session:
+        issued = session.execute(
+            sa.select(AuditEvent).where(AuditEvent.action == "report.issued").order_by(AuditEvent.id)
+        ).scalars().all()  # fmt: skip
+        assert verify_trail(session) == []
+    engine.dispose()
+    assert [event.entity_id.split()[-1] for event in issued] == ["HTML", "PDF"]
+    assert "de-identified" in (issued[0].reason or "")
+    assert "de-identified" not in (issued[1].reason or "")

@@ -16,6 +16,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -71,7 +72,7 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def _seed(url: str) -> None:
+def seed_clinic(url: str) -> None:
     """A site, its staff with passwords, the seed protocol loaded and its analysis plan locked."""
     engine = make_engine(url)
     migrate.upgrade(engine)
@@ -128,7 +129,14 @@ def _stock_units(session: Session, site_id: int, *, lab: User) -> None:
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The app served by uvicorn on a free loopback port; its base URL."""
     url = f"sqlite:///{tmp_path_factory.mktemp('e2e') / 'clinic.sqlite3'}"
-    _seed(url)
+    seed_clinic(url)
+    with served(url) as base:
+        yield base
+
+
+@contextmanager
+def served(url: str) -> Iterator[str]:
+    """The app on the database at ``url``, served by uvicorn on a free loopback port; its base URL."""
     port = _free_port()
     env = {
         **os.environ,

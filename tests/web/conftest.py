@@ -41,6 +41,7 @@ def app(session: Session, tmp_path: Path) -> Iterator[FastAPI]:
             raise
 
     application.dependency_overrides[deps._session] = request_session
+    application.dependency_overrides[deps._writing_session] = request_session
     application.dependency_overrides[deps._now] = lambda: application.state.test_now
     application.dependency_overrides[deps._today] = lambda: application.state.test_now.date()
     application.state.test_now = NOW  # tests move the clock with set_clock(app, ...)

@@ -8,6 +8,7 @@ import pytest
 import sqlalchemy as sa
 
 from alscell.domain.access import Role
+from alscell.services import audit
 from alscell.storage.models import Site, User
 
 PASSWORD = "correct horse battery"
@@ -180,3 +181,27 @@ def test_the_trail_verifies_and_reports_tampering(caller, session, site):
     assert broken.json()["intact"] is False
     assert broken.json()["breaks"][0]["where"] == f"sites {site.id}"
     assert caller(Role.NURSE, site).get("/api/v1/audit/verify").status_code == 403
+
+
+def test_a_monitor_reads_the_trail_without_identities_an_administrator_with(
+    caller, session, site, boss
+):
+    """Monitors may not view identities (domain/access.py), so the trail must not show them either."""
+    coordinator = caller(Role.COORDINATOR, site)
+    registered = coordinator.post("/api/v1/patients", json={
+        "study_code": "AMS-077", "site_id": site.id, "given_name": "Quirinus", "family_name": "Zebedee",
+        "birth_on": "1961-02-03", "mrn": "MRN-55501"})  # fmt: skip
+    assert registered.status_code == 201, registered.text
+    query = {"entity_type": "patient_identities"}
+
+    monitor = caller(Role.MONITOR).get("/api/v1/audit-events", params=query).json()["items"]
+    admin = boss.get("/api/v1/audit-events", params=query).json()["items"]
+
+    assert len(monitor) == len(admin) == 1
+    assert "Quirinus" not in str(monitor)
+    assert "MRN-55501" not in str(monitor)
+    assert "1961" not in str(monitor)
+    assert monitor[0]["after"]["patient_id"] == registered.json()["id"]
+    assert set(monitor[0]["after"].values()) == {registered.json()["id"], audit.HIDDEN}
+    assert admin[0]["after"]["given_name"] == "Quirinus"
+    assert audit.verify_trail(session) == []  # hiding never touched the stored events

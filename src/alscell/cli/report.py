@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import tempfile
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -50,7 +51,7 @@ def report(
 ) -> None:  # fmt: skip
     """Write the program report (evidence statement first) as HTML or PDF."""
     from alscell.domain.analyses import ANALYSIS_STEPS  # heavy: imported when run, not for --help
-    from alscell.services.reporting import program_report
+    from alscell.services.reporting import program_report, record_report_issued
 
     with reported_errors():
         renderer = _renderer(out)
@@ -74,6 +75,10 @@ def report(
                                         progress=lambda: bar.advance(task))  # fmt: skip
                 content = renderer(result)
                 bar.advance(task)
+                # audited before the file is written: a report may be recorded that failed to
+                # reach the disk, never one that left unrecorded
+                record_report_issued(session, report=result, by=user, now=datetime.now(UTC),
+                                     report_format="PDF" if out.suffix.lower() == ".pdf" else "HTML")  # fmt: skip
         finally:
             engine.dispose()
         _write_atomically(out, content)

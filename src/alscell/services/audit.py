@@ -19,7 +19,7 @@ from typing import Any, Final
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from alscell.domain.access import Action
+from alscell.domain.access import Action, allowed
 from alscell.services import access
 from alscell.services.paging import page
 from alscell.storage.base import Base, snapshot
@@ -31,12 +31,14 @@ from alscell.storage.models import (
     ComparatorSubject,
     LoginSession,
     LoginThrottle,
+    PatientIdentity,
     ScheduledActivityRow,
     User,
 )
 
 __all__ = [
     "AUDITED_TABLES",
+    "HIDDEN",
     "Break",
     "TrailCheck",
     "check_trail",
@@ -218,4 +220,28 @@ def list_audit_events(
         statement = statement.where(AuditEvent.entity_id == entity_id)
     if actor_id is not None:
         statement = statement.where(AuditEvent.actor_id == actor_id)
-    return page(session, statement, AuditEvent.id.desc(), limit=limit, offset=offset)
+    events, total = page(session, statement, AuditEvent.id.desc(), limit=limit, offset=offset)
+    if allowed(by.role, Action.VIEW_IDENTITY):
+        return events, total
+    return [_without_identity(event) for event in events], total
+
+
+HIDDEN: Final = "(identifying: hidden)"
+"""What a reader without the right to see identities reads in place of an identifying value."""
+
+
+def _without_identity(event: AuditEvent) -> AuditEvent:
+    """The event as a reader who may not see identities reads it: identifying values hidden.
+
+    A copy, never added to the session: the stored event (and so the hash chain) is left untouched.
+    """
+    if event.entity_type != PatientIdentity.__tablename__:
+        return event
+    shown = {name: getattr(event, name) for name in AuditEvent.__table__.columns.keys()}  # noqa: SIM118
+    for name in ("before", "after"):
+        state = shown[name]
+        if state is not None:
+            shown[name] = {
+                key: value if key == "patient_id" else HIDDEN for key, value in state.items()
+            }
+    return AuditEvent(**shown)

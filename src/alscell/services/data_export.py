@@ -3,7 +3,8 @@
 Every export format starts here, so exports are permission-checked and audited once.
 :func:`export_dataset` reads the patients a user may see. Identifying data (names, birth date, MRN)
 is included only when asked for by a user whose role may see it; the console operator (no user)
-always gets de-identified data. The export itself is an audit event: who, what, how many.
+always gets de-identified data. The export itself is an audit event: who, what (format, identified or
+not, which sites), how many.
 """
 
 from __future__ import annotations
@@ -73,7 +74,8 @@ def export_dataset(
     counts = ", ".join(f"{name} {count}" for name, count in dataset.counts().items() if count)
     record_event(
         session, actor=by, action="data.exported", entity_type="export", entity_id=purpose[:80],
-        reason=f"{purpose}; {'identified' if identified else 'de-identified'}; {counts or 'nothing'}",
+        reason=f"{purpose}; {'identified' if identified else 'de-identified'}; {reader.scope()}; "
+        f"{counts or 'nothing'}",
         now=now,
     )  # fmt: skip
     commit(session)
@@ -84,7 +86,7 @@ class _Reader:
     """Reads the tables once and names every reference by its key."""
 
     def __init__(self, session: Session, by: User | None) -> None:
-        self.session = session
+        self.session, self.by = session, by
         query = sa.select(Patient).order_by(Patient.study_code)
         if by is not None and not access.sees_all_sites(by):
             query = query.where(Patient.site_id == by.site_id)
@@ -106,6 +108,12 @@ class _Reader:
         self.units = [unit for unit in units if unit.lot_id in lot_ids]
         self.lot_codes = lot_ids
         self.dins = {unit.id: unit.din for unit in self.units}
+
+    def scope(self) -> str:
+        """Whose records were read: every site's, or the exporting user's site."""
+        if self.by is None or access.sees_all_sites(self.by):
+            return "all sites"
+        return f"site {self.sites.get(self.by.site_id or 0, self.by.site_id)}"
 
     def _sees_lot(self, lot: ProductLot) -> bool:
         sites = {patient.site_id for patient in self.patients}

@@ -20,6 +20,9 @@ ages in whole years; each patient's dates in their row written as days from thei
 (dates inside notes, deviations and overrides too). Program-level dates (data cut-off, plan lock,
 amendments) stay. An identified report shows names and dates of birth only to users who may view
 identities (and to the operator at the command line, ``by=None``).
+
+A report that leaves alscell as a file (a download, a PDF) is an export of patient-level data: the caller
+records it with :func:`record_report_issued` (who, the format, identified or not, how many patients).
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Literal
 
 import numpy as np
 import sqlalchemy as sa
@@ -43,10 +47,11 @@ from alscell.domain.months import months_between
 from alscell.domain.stats.natural_history import NaturalHistoryModel
 from alscell.domain.stats.safety_rates import SafetyReference
 from alscell.services import access
+from alscell.services.audit import record_event
 from alscell.services.evaluation import DEFAULT_SEED, evaluate_program
 from alscell.services.facts import gather_facts
 from alscell.services.protocols import analysis_plan_for
-from alscell.services.records import load
+from alscell.services.records import commit, load
 from alscell.storage.comparator_files import builtin_natural_history, builtin_safety_reference
 from alscell.storage.models import (
     Administration,
@@ -60,7 +65,7 @@ from alscell.storage.models import (
     User,
 )
 
-__all__ = ["natural_history_band_for", "program_report"]
+__all__ = ["natural_history_band_for", "program_report", "record_report_issued"]
 
 ENCALS_SCALE_NOTE = "ENCALS survival model (Westeneng 2018), {scale} scale"
 _EXITS = {
@@ -115,6 +120,29 @@ def program_report(
     if progress is not None:
         progress()
     return report
+
+
+def record_report_issued(
+    session: Session, *, report: rp.ProgramReport, report_format: Literal["HTML", "PDF"], by: User | None,
+    now: datetime,
+) -> None:  # fmt: skip
+    """Audit a program report handed out as a file: who, which protocol version and format, whether it
+    names patients, how many patients and the data cut-off (``report.issued``)."""
+    if report.deidentified:
+        identity = "de-identified"
+    elif any(row.name is not None for row in report.patients):
+        identity = "identified"
+    else:
+        identity = "without identities"
+    e = report.evaluation
+    record_event(
+        session, actor=by, action="report.issued", entity_type="report",
+        entity_id=f"{e.protocol_id} v{e.protocol_version} {report_format}"[:80],
+        reason=f"program report {report_format}; {identity}; patients {len(report.patients)}; "
+        f"data cut-off {report.provenance.data_cutoff}",
+        now=now,
+    )  # fmt: skip
+    commit(session)
 
 
 def _enrollments(

@@ -45,6 +45,7 @@ __all__ = [
     "SessionDep",
     "SettingsDep",
     "TodayDep",
+    "WritingSessionDep",
     "permission_gate",
     "set_session_cookie",
 ]
@@ -86,8 +87,23 @@ async def _today(
     return now.astimezone(ZoneInfo(settings.clinic_timezone)).date()
 
 
+async def _writing_session(request: Request) -> AsyncIterator[Session]:
+    """A second session, that may write, for a GET route that must record something (an audited
+    download). The route reads with its request's snapshot and writes here, in a transaction of
+    its own: on SQLite a snapshot cannot safely turn into a write, and holding the write lock
+    through the reading would stop every other writer meanwhile."""
+    factory: sessionmaker[Session] = request.app.state.sessions
+    session = factory()
+    try:
+        yield session
+    finally:
+        with CancelScope(shield=True):
+            await to_thread.run_sync(session.close, limiter=CapacityLimiter(1))
+
+
 SettingsDep = Annotated[Settings, Depends(_settings)]
 SessionDep = Annotated[Session, Depends(_session)]
+WritingSessionDep = Annotated[Session, Depends(_writing_session)]
 NowDep = Annotated[datetime, Depends(_now)]
 TodayDep = Annotated[date, Depends(_today)]
 

@@ -32,6 +32,7 @@ from alscell.web.deps import (
     SafetyReferenceDep,
     SessionDep,
     TodayDep,
+    WritingSessionDep,
 )
 from alscell.web.pages.common import PageUser, render
 
@@ -67,20 +68,20 @@ def results_page(
 
 @router.get("/results/{protocol_id}/report.html", response_class=HTMLResponse)
 def report_html(
-    protocol_id: int, user: PageUser, session: SessionDep, today: TodayDep, now: NowDep,
+    protocol_id: int, user: PageUser, session: SessionDep, writer: WritingSessionDep, today: TodayDep, now: NowDep,
     model: NaturalHistoryDep, reference: SafetyReferenceDep,
 ) -> HTMLResponse:  # fmt: skip
     """The program report as one self-contained HTML page (same permission as the results page); audited."""
     report = reporting.program_report(session, protocol_id=protocol_id, by=user, today=today, model=model,
                                       safety_reference=reference)  # fmt: skip
     content = render_html(report)
-    _issued(session, report, "HTML", user, now)
+    _issued(writer, report, "HTML", user, now)
     return HTMLResponse(content)
 
 
 @router.get("/results/{protocol_id}/report.pdf")
 def report_pdf(
-    protocol_id: int, user: PageUser, session: SessionDep, today: TodayDep, now: NowDep,
+    protocol_id: int, user: PageUser, session: SessionDep, writer: WritingSessionDep, today: TodayDep, now: NowDep,
     model: NaturalHistoryDep, reference: SafetyReferenceDep,
 ) -> Response:  # fmt: skip
     """The program report as a PDF, offered as a download named after the protocol and the cut-off;
@@ -88,25 +89,23 @@ def report_pdf(
     report = reporting.program_report(session, protocol_id=protocol_id, by=user, today=today, model=model,
                                       safety_reference=reference)  # fmt: skip
     content = render_pdf(report)
-    _issued(session, report, "PDF", user, now)
+    _issued(writer, report, "PDF", user, now)
     name = f"report-{report.evaluation.protocol_id}-{report.provenance.data_cutoff}.pdf"
     return Response(content, media_type="application/pdf",
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})  # fmt: skip
 
 
 def _issued(
-    session: Session,
+    writer: Session,
     report: ProgramReport,
     report_format: Literal["HTML", "PDF"],
     user: User,
     now: datetime,
 ) -> None:
-    """Audit the report handed out. A GET's transaction only read (and on SQLite holds a snapshot since
-    sign-in, through the evaluation and the rendering): end it, so the audit event is written in a
-    transaction of its own that starts from the current state."""
-    session.commit()
+    """Audit the report handed out, in the request's writing session (web/deps.py explains why the
+    reading session cannot write)."""
     reporting.record_report_issued(
-        session, report=report, report_format=report_format, by=user, now=now
+        writer, report=report, report_format=report_format, by=user, now=now
     )
 
 
