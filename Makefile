@@ -13,7 +13,7 @@ export UV_PYTHON := $(PYTHON)
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
 .DEFAULT_GOAL := help
-.PHONY: help demo test system-packages report-packages check pytest bench lint format lock docs clean
+.PHONY: help demo test system-packages report-packages check pytest bench soak lint format lock docs clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -44,6 +44,11 @@ pytest: $(STAMP)  ## the test suite with coverage (domain held to 100 %)
 
 bench: $(STAMP) report-packages  ## benchmarks as ratios against references in the same run (table + bench-results.json)
 	$(BIN)/python -m benchmarks.run $(BENCH_ARGS)
+
+SOAK ?= 10
+soak: $(STAMP) system-packages  ## the reliability and security tests at SOAK (10) times their size: crashes, load, hostile input
+	ALSCELL_SOAK=$(SOAK) $(BIN)/pytest --e2e -p no:cacheprovider tests/reliability tests/web/test_api_stateful.py \
+		tests/web/test_hardening.py tests/web/test_sessions.py tests/e2e/test_xss.py $(PYTEST_ARGS)
 
 format: $(STAMP)  ## fix lint and formatting where the tools can
 	$(BIN)/ruff check --fix src tests benchmarks
