@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any, Final
 
+from alscell.web.deps import SAFE_METHODS
 from alscell.web.errors import TITLES, ProblemDetail
 
 __all__ = ["API_DOCS_CDN", "CONTENT_SECURITY_POLICY", "Hardening"]
@@ -53,7 +54,6 @@ _HEADERS: Final = (
 )
 _HSTS: Final = (b"strict-transport-security", b"max-age=31536000; includeSubDomains")
 _NO_STORE: Final = (b"cache-control", b"no-store")
-_SAFE_METHODS: Final = frozenset({"GET", "HEAD", "OPTIONS"})
 _JSON: Final = ("application/json",)
 _FORMS: Final = ("application/x-www-form-urlencoded", "multipart/form-data")
 
@@ -116,7 +116,7 @@ class Hardening:
                 return 400, "BadRequest", "the Content-Length header is not a number"
             if int(length) > self.limit:
                 return self._too_large()
-        if scope["method"] in _SAFE_METHODS:
+        if scope["method"] in SAFE_METHODS:
             return None
         has_body = (length is not None and int(length) > 0) or b"transfer-encoding" in headers
         if not has_body:
