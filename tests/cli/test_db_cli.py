@@ -96,3 +96,13 @@ def test_an_upgraded_database_verifies_as_intact(database):
         0,
         f"audit trail intact: 0 events\nhead hash: {'0' * 64} (keep it with your backups)\n",
     )
+
+
+def test_serve_refuses_a_database_that_is_not_migrated(tmp_path, monkeypatch):
+    """Better one clear message at start-up than a 500 for every request."""
+    monkeypatch.setenv("ALSCELL_DATABASE_URL", f"sqlite:///{tmp_path / 'new.sqlite3'}")
+
+    result = CliRunner().invoke(app, ["serve", "--port", "8999"])
+
+    assert result.exit_code == 1
+    assert "alscell db upgrade" in result.output
