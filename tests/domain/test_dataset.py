@@ -48,6 +48,10 @@ def test_the_sample_has_no_problem():
         ("adverse_events", {"causality_product": "maybe"}, "adverse_events #1 column causality_product: must be one of"),
         ("adverse_events", {"administration_given_on": date(2026, 1, 20)}, "adverse_events #1 column administration_activity_id: no administration of 'lp' on 2026-01-20 for 'P-0001'"),
         ("alsfrs_ratings", {"form": "nurse"}, "alsfrs_ratings #1 column form: must be one of clinician, self"),
+        ("screenings", {"criteria_json": "{"}, "screenings #1 column criteria_json: must be a JSON array of findings"),
+        ("screenings", {"criteria_json": '{"id": "x"}'}, "screenings #1 column criteria_json: must be a JSON array"),
+        ("screenings", {"criteria_json": "[" * 100_000}, "screenings #1 column criteria_json: must be a JSON array"),
+        ("schedule_events", {"kind": "'); DROP TABLE patients;--"}, "schedule_events #1 column kind: must be one of done, skipped"),
         ("weights", {"study_code": "P-0404"}, "weights #1 column study_code: no patient with study code 'P-0404'"),
         # the items of the sample's first rating (q1 2, q3 0, q5a 2, the other nine 3) add up to 31
         ("alsfrs_ratings", {"total": 30}, "alsfrs_ratings #1 column total: is 30 but the items add up to 31"),

@@ -121,6 +121,18 @@ def test_cross_field_rules_run_once_the_fields_are_valid():
             "must be a finite number, got inf",
         ),
         ({"inner": {"count": 1, "ratio": 1.5}}, "inner.ratio", "must be <= 1, got 1.5"),
+        (
+            {"inner": {"count": 1, "ratio": 10**400}},  # too large for a float: no OverflowError
+            "inner.ratio",
+            "must be a number of at most 1.8e+308, got 1"
+            + "0" * 56
+            + "...",  # cut to 60 characters
+        ),
+        (
+            {"colour": 2**20_000},  # too long for repr(): the message still reads
+            "colour",
+            "must be one of red, blue; got a whole number of 20,001 bits",
+        ),
         ({"inner": {"count": 1, "ratio": 0}}, "inner.ratio", "must be > 0, got 0"),
         ({"inner": {"count": 2.0}}, "inner.count", "must be a whole number, got float 2.0"),
         ({"name": " "}, "name", "must be non-empty text, got str ' '"),

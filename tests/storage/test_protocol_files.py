@@ -370,8 +370,8 @@ def test_an_unclosed_list_is_reported_where_the_text_ends():
 def test_a_control_character_is_refused():
     [(location, message)] = problems_of(TINY.replace("Examination", "Exam\x07ination", 1)).items()
 
-    assert location == "test.yaml"
-    assert message.startswith("unacceptable character #x0007")
+    assert location == "test.yaml, line 14, column 19"  # line 14: "        name: Exam\x07ination"
+    assert message.startswith("character U+0007 is not allowed in YAML")
 
 
 def test_python_object_tags_are_not_constructed():

@@ -16,7 +16,7 @@ def serve(
 ) -> None:
     """Serve the JSON API (and the clinic's pages) on HOST:PORT; settings come from ALSCELL_*.
 
-    Refuses to start on a database whose schema is not current (run ``alscell db upgrade``), rather
+    Refuses to start on a database whose schema is not current (run: alscell db upgrade), rather
     than answer every request with an error.
     """
     import uvicorn  # imported when serving, not for --help

@@ -16,6 +16,7 @@ the protocol on import, never read back.
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
@@ -566,6 +567,7 @@ def _values(dataset: ClinicalDataset) -> Iterator[Problem]:
         yield from _member(patient, "status", patient.status, {s.value for s in PatientStatus})
         if patient.birth_year is not None and not 1900 <= patient.birth_year <= 2100:
             yield Problem(patient.where("birth_year"), "must be a year between 1900 and 2100")
+    yield from _program_problems(dataset)
     for diagnosis in dataset.diagnoses:
         if diagnosis.diagnosis_on < diagnosis.onset_on:
             yield Problem(diagnosis.where("diagnosis_on"), "must not be before onset_on")
@@ -580,6 +582,21 @@ def _values(dataset: ClinicalDataset) -> Iterator[Problem]:
     for record in scheduled:
         yield from _member(record, "kind", record.kind, kinds)
     yield from _measurement_problems(dataset)
+
+
+def _program_problems(dataset: ClinicalDataset) -> Iterator[Problem]:
+    for screening in dataset.screenings:
+        if not _is_json_list(screening.criteria_json):
+            yield Problem(screening.where("criteria_json"), "must be a JSON array of findings")
+    for event in dataset.schedule_events:
+        yield from _member(event, "kind", event.kind, {"done", "skipped"})
+
+
+def _is_json_list(text: str) -> bool:
+    try:
+        return isinstance(json.loads(text), list)
+    except (ValueError, RecursionError):  # not JSON (JSONDecodeError is a ValueError), or too deep
+        return False
 
 
 def _measurement_problems(dataset: ClinicalDataset) -> Iterator[Problem]:

@@ -17,12 +17,13 @@ import dataclasses
 import difflib
 import math
 import re
+import sys
 import types
 import typing
 from collections.abc import Iterable, Mapping
 from datetime import date
 from enum import StrEnum
-from typing import Any, TypeVar
+from typing import Any, Final, TypeVar
 
 from alscell.errors import InvalidInput, Problem
 
@@ -179,8 +180,13 @@ def _kind(data: object) -> str:
 
 def _short(data: object, limit: int = 60) -> str:
     """``repr`` of a value cut to ``limit`` characters: messages stay readable whatever the input."""
+    if isinstance(data, int) and data.bit_length() > _REPR_BITS:  # repr() refuses past 4,300 digits
+        return f"a whole number of {data.bit_length():,} bits"
     text = repr(data)
     return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+_REPR_BITS: Final = 4_000 * 3
 
 
 def _check_bool(data: object) -> str | None:
@@ -197,6 +203,8 @@ def _check_float(data: object) -> str | None:
     if isinstance(data, bool) or not isinstance(data, int | float):
         hint = " (write numbers like 5000000 or 5.0e+6)" if isinstance(data, str) else ""
         return f"must be a number, got {_kind(data)}{hint}"
+    if isinstance(data, int) and abs(data) > sys.float_info.max:  # float(data) would overflow
+        return f"must be a number of at most {sys.float_info.max:.3g}, got {_short(data)}"
     if not math.isfinite(data):
         return f"must be a finite number, got {_short(data)}"
     return None

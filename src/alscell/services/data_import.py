@@ -14,10 +14,12 @@ imported and from where. The calendar is rebuilt from the protocol and the impor
 from __future__ import annotations
 
 import json
+import re
+from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Final
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -27,9 +29,11 @@ from alscell.domain.access import Action
 from alscell.domain.adverse_events import Causality
 from alscell.domain.dosing import TestResult
 from alscell.domain.lifecycle import PatientStatus
-from alscell.errors import InvalidImport, Problem
+from alscell.domain.scheduling import Done, Skipped, plan_schedule, reschedule
+from alscell.errors import InvalidImport, InvalidInput, Problem
 from alscell.services import access
 from alscell.services.enrollment import refresh_schedule
+from alscell.services.protocols import protocol_of
 from alscell.services.records import add_record, commit
 from alscell.storage.base import Base
 from alscell.storage.models import (
@@ -50,6 +54,7 @@ from alscell.storage.models import (
     ScheduleEvent,
     Screening,
     Site,
+    SiteClosure,
     User,
     VitalCapacity,
     VitalSigns,
@@ -77,7 +82,10 @@ def import_dataset(
 ) -> ImportSummary:
     """Add the data set's patients and products, all or nothing (see the module docstring)."""
     access.require(by, Action.IMPORT_RECORDS, resource="clinical records")
-    problems = ds.dataset_problems(dataset) + list(_database_problems(session, dataset))
+    problems = ds.dataset_problems(dataset) + list(_column_problems(dataset))
+    problems += _database_problems(session, dataset)
+    if not problems:  # the calendars are planned from records already known to be sound
+        problems += _calendar_problems(session, dataset)
     if problems:
         raise InvalidImport(problems, source=source)
     writer = _Writer(session, by, now, source)
@@ -123,6 +131,109 @@ def _database_problems(session: Session, dataset: ds.ClinicalDataset) -> Iterato
     yield from _already_here(session, dataset.patients, Patient.study_code, "study_code", "patient")
     yield from _already_here(session, dataset.product_lots, ProductLot.lot_code, "lot_code", "lot")
     yield from _already_here(session, dataset.product_units, ProductUnit.din, "din", "unit")
+
+
+_MODELS: Final[dict[str, type[Base]]] = {
+    "patients": Patient, "identities": PatientIdentity, "diagnoses": Diagnosis, "consents": Consent,
+    "screenings": Screening, "enrollments": Enrollment, "schedule_events": ScheduleEvent,
+    "alsfrs_ratings": AlsfrsRating, "vital_capacities": VitalCapacity, "weights": Weight,
+    "lab_results": LabResult, "vital_signs": VitalSigns, "outcome_events": OutcomeEvent,
+    "product_lots": ProductLot, "product_units": ProductUnit, "release_tests": ReleaseTest,
+    "administrations": Administration, "adverse_events": AdverseEvent,
+}  # fmt: skip
+"""The table each imported record type is stored in (a value stored under its own name is checked
+against that column)."""
+_INTEGER_BITS: Final = {sa.SmallInteger: 16, sa.BigInteger: 64, sa.Integer: 32}
+
+
+def _column_problems(dataset: ds.ClinicalDataset) -> Iterator[Problem]:
+    """Values the database cannot store: text longer than its column or holding a NUL character
+    (PostgreSQL refuses it), whole numbers beyond their column's range."""
+    for name, model in _MODELS.items():
+        records = dataset.table(name)
+        if not records:
+            continue
+        columns = model.__table__.columns
+        limits = [(field, _limit(columns[field].type)) for field in ds.record_fields(type(records[0]))
+                  if field in columns]  # fmt: skip
+        for record in records:
+            for field, limit in limits:
+                rule = _too_much(getattr(record, field), limit)
+                if rule is not None:
+                    yield Problem(record.where(field), rule)
+
+
+def _limit(column_type: sa.types.TypeEngine[Any]) -> int | None:
+    """The most characters of a text column, or the bits of an integer column (None: no limit)."""
+    if isinstance(column_type, sa.String):
+        return column_type.length
+    bits = next((n for kind, n in _INTEGER_BITS.items() if isinstance(column_type, kind)), None)
+    return bits
+
+
+def _too_much(value: object, limit: int | None) -> str | None:
+    if isinstance(value, str):
+        if "\x00" in value:
+            return "must not contain a NUL character (byte 0)"
+        if limit is not None and len(value) > limit:
+            return f"must be at most {limit} characters, got {len(value)}"
+    elif isinstance(value, int) and not isinstance(value, bool) and limit is not None:
+        if not -(2 ** (limit - 1)) <= value < 2 ** (limit - 1):
+            return (
+                f"must be a whole number between {-(2 ** (limit - 1))} and {2 ** (limit - 1) - 1}"
+            )
+    elif isinstance(value, tuple) and any("\x00" in item for item in value):
+        return "must not contain a NUL character (byte 0)"
+    return None
+
+
+def _calendar_problems(session: Session, dataset: ds.ClinicalDataset) -> list[Problem]:
+    """Each started enrollment's calendar, planned from its protocol with the imported schedule
+    events, as the import will rebuild it: every event must apply (known activity, occurrence in
+    range, a date in the program), each problem named at the event's place."""
+    stored = {(row.key, row.version): row.id for row in session.execute(
+        sa.select(ProtocolVersion.key, ProtocolVersion.version, ProtocolVersion.id))}  # fmt: skip
+    sites = {p.study_code: p.site_code for p in dataset.patients}
+    events: dict[tuple[str, str, str], list[ds.ScheduleEventRecord]] = defaultdict(list)
+    for event in dataset.schedule_events:
+        events[event.study_code, event.protocol_key, event.protocol_version].append(event)
+    problems: list[Problem] = []
+    for enrollment in dataset.enrollments:
+        if enrollment.start_on is None:
+            continue
+        protocol = protocol_of(
+            session, stored[enrollment.protocol_key, enrollment.protocol_version]
+        )
+        closed = session.execute(
+            sa.select(SiteClosure.closed_on).join(Site).where(Site.code == sites[enrollment.study_code])
+        ).scalars()  # fmt: skip
+        mine = events[enrollment.key()]
+        try:
+            plan = plan_schedule(protocol, enrollment.start_on, closures=closed)
+            reschedule(plan, [_as_event(event) for event in mine])
+        except InvalidInput as error:
+            problems += (_placed(problem, enrollment, mine) for problem in error.problems)
+    return problems
+
+
+_EVENT_PLACE: Final = re.compile(r"events\[(\d+)\](?:\.(\w+))?")
+
+
+def _placed(
+    problem: Problem, enrollment: ds.EnrollmentRecord, events: list[ds.ScheduleEventRecord]
+) -> Problem:
+    """A calendar problem at the imported record it is about (an event, else the enrollment)."""
+    match = _EVENT_PLACE.match(problem.location)
+    if match is None:
+        return Problem(enrollment.where(problem.location), problem.message)
+    event = events[int(match.group(1))]
+    return Problem(event.where(match.group(2) or "occurrence"), problem.message)
+
+
+def _as_event(record: ds.ScheduleEventRecord) -> Done | Skipped:
+    if record.kind == "done" and record.on is not None:
+        return Done(record.activity_id, record.on, record.occurrence)
+    return Skipped(record.activity_id, record.occurrence or 0, record.reason or "")
 
 
 def _already_here(

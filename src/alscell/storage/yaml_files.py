@@ -8,7 +8,7 @@ lists or mappings. Problems come back as :class:`~alscell.errors.InvalidInput` w
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 import yaml
 
@@ -17,15 +17,31 @@ from alscell.errors import InvalidInput, NotFound, Problem
 __all__ = ["parse_yaml", "read_text"]
 
 
+MAX_DEPTH: Final = 50
+"""Lists and mappings nested deeper than this are refused: a protocol needs about 6 levels, and the
+composer recurses once per level (thousands of ``[`` would exhaust Python's stack)."""
+
+
 class _StrictLoader(yaml.SafeLoader):
-    """A safe loader that refuses aliases, keys that are not plain values, and repeated keys."""
+    """A safe loader that refuses aliases, deep nesting, keys that are not plain values, and repeated
+    keys."""
+
+    depth = 0
 
     def compose_node(self, parent: Any, index: Any) -> Any:
         if self.check_event(yaml.events.AliasEvent):
             mark = self.peek_event().start_mark  # type: ignore[no-untyped-call]
             problem = "aliases (*name) are not allowed here"
             raise yaml.composer.ComposerError(None, None, problem, mark)
-        return super().compose_node(parent, index)
+        if self.depth >= MAX_DEPTH:
+            mark = self.peek_event().start_mark  # type: ignore[no-untyped-call]
+            problem = f"lists and mappings nest deeper than {MAX_DEPTH} levels here"
+            raise yaml.composer.ComposerError(None, None, problem, mark)
+        self.depth += 1
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
 
 
 def _mapping_without_duplicates(
@@ -44,9 +60,25 @@ def _mapping_without_duplicates(
     return loader.construct_mapping(node, deep=deep)
 
 
+MAX_WHOLE: Final = 2**63
+"""Whole numbers must be smaller than this in size: every count, day or dose of a protocol is, and
+larger ones overflow the floats and database integers they become."""
+
+
+def _bounded_int(loader: _StrictLoader, node: yaml.ScalarNode) -> Any:
+    problem = f"a whole number must be smaller than {MAX_WHOLE:,} in size"
+    if len(str(node.value)) > 2 * len(str(MAX_WHOLE)):  # long text: int() would refuse or crawl
+        raise yaml.constructor.ConstructorError(None, None, problem, node.start_mark)
+    value = loader.construct_yaml_int(node)
+    if abs(value) >= MAX_WHOLE:
+        raise yaml.constructor.ConstructorError(None, None, problem, node.start_mark)
+    return value
+
+
 _StrictLoader.add_constructor(
     yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping_without_duplicates
 )
+_StrictLoader.add_constructor("tag:yaml.org,2002:int", _bounded_int)
 
 
 def parse_yaml(text: str, *, source: str, subject: str) -> object:
@@ -59,6 +91,13 @@ def parse_yaml(text: str, *, source: str, subject: str) -> object:
         raise InvalidInput(
             [Problem(where, str(error.problem or error))], subject=subject
         ) from error
+    except yaml.reader.ReaderError as error:  # a character YAML does not allow (a NUL, say)
+        line = text.count("\n", 0, error.position) + 1
+        column = error.position - (text.rfind("\n", 0, error.position) + 1) + 1
+        code = error.character if isinstance(error.character, int) else ord(error.character)
+        rule = f"character U+{code:04X} is not allowed in YAML ({error.reason})"
+        where = f"{source}, line {line}, column {column}"
+        raise InvalidInput([Problem(where, rule)], subject=subject) from error
     except yaml.YAMLError as error:
         raise InvalidInput([Problem(source, str(error))], subject=subject) from error
 

@@ -9,8 +9,9 @@ and element, and the import fails with :class:`~alscell.errors.InvalidImport` li
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 from fhir.resources.R4B.bundle import Bundle
 from pydantic import ValidationError
@@ -20,6 +21,9 @@ from alscell.errors import InvalidImport, InvalidInput, Problem
 from alscell.interop.fhir.mapping import read_bundles, to_bundles
 
 __all__ = ["read_fhir", "write_fhir"]
+
+MAX_JSON_DEPTH: Final = 100
+"""Far deeper than any bundle alscell writes or reads (about 10 levels)."""
 
 
 def write_fhir(dataset: ClinicalDataset, out: Path) -> list[Path]:
@@ -93,6 +97,10 @@ def _parse(file: Path, problems: list[Problem]) -> Bundle | None:
         where = f"{name} line {error.lineno} column {error.colno}"
         problems.append(Problem(where, f"is not valid JSON ({error.msg}); is the file complete?"))
         return None
+    except RecursionError:
+        where = f"{name} line {_deepest_line(text)} column 1"
+        problems.append(Problem(where, "nests arrays or objects too deeply to be a FHIR bundle"))
+        return None
     if not isinstance(data, dict) or data.get("resourceType") != "Bundle":
         found = data.get("resourceType") if isinstance(data, dict) else type(data).__name__
         problems.append(Problem(f"{name} element resourceType", f"is {found!r}, must be 'Bundle'"))
@@ -111,7 +119,22 @@ def _validation_problem(name: str, data: dict[str, Any], error: Any) -> Problem:
         kind = _entry_type(data, loc[1])
         place, loc = f"{name} entry {loc[1]} ({kind})", loc[3:]
     path = "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in loc)
-    return Problem(f"{place} element {path.lstrip('.') or 'resource'}", str(error["msg"]))
+    message = _PYTHON_CLASS.sub(r"\1", str(error["msg"]))
+    return Problem(f"{place} element {path.lstrip('.') or 'resource'}", message)
+
+
+_PYTHON_CLASS: Final = re.compile(r"<class '(?:[\w.]+\.)?(\w+)'>")
+"""A Python class in a validator's message (``<class 'list'>``), written as its plain name."""
+
+
+def _deepest_line(text: str) -> int:
+    """The line where JSON nesting first goes beyond what a bundle could need."""
+    depth = 0
+    for index, char in enumerate(text):
+        depth += (char in "[{") - (char in "]}")
+        if depth > MAX_JSON_DEPTH:
+            return text.count("\n", 0, index) + 1
+    return 1
 
 
 def _entry_type(data: dict[str, Any], index: int) -> str:

@@ -126,7 +126,7 @@ class ProactReader:
             what = "is not a directory" if not directory.is_dir() else f"has no {ALSFRS}"
             raise InvalidImport([Problem(str(directory), what)], source=self.source)
         self.paths = {name: directory / name for name in FILES if (directory / name).is_file()}
-        self.files, self._ends_cleanly = _fingerprints(self.paths)
+        self.files, self._ends_cleanly, self._nul_lines = _fingerprints(self.paths)
         self.summary = ImportSummary()
         self._fatal = False
         self._reported = 0  # skipped rows already counted in a batch
@@ -270,7 +270,12 @@ class ProactReader:
         with _Stop."""
         path = self.paths[name]
         with path.open("rb") as raw:
-            reader = csv.reader(_text(raw, name, self))
+            text, line = _text(raw, name, self), self._nul_lines[name]
+            if line is not None:  # a text CSV file holds none, and PostgreSQL stores none in text
+                self._report([Problem(f"{name} row {line}", f"holds a NUL byte (0x00) on line {line}: "
+                                      "is it a text CSV file?")], fatal=True)  # fmt: skip
+                raise _Stop
+            reader = csv.reader(text)
             header = self._header(name, reader)
             yield 1, header
             width, row_number, held = len(header), 1, None
@@ -355,17 +360,24 @@ def _guarded(rows: Iterator[list[str]], name: str, reader: ProactReader,
         raise _Stop from None
 
 
-def _fingerprints(paths: Mapping[str, Path]) -> tuple[dict[str, str], dict[str, bool]]:
-    """Each file's SHA-256, and whether it ends with a line break (or is empty)."""
-    hashes, clean = {}, {}
+def _fingerprints(
+    paths: Mapping[str, Path],
+) -> tuple[dict[str, str], dict[str, bool], dict[str, int | None]]:
+    """Each file's SHA-256, whether it ends with a line break (or is empty), and the line of its
+    first NUL byte (None: it has none)."""
+    hashes, clean, nul = {}, {}, {}
     for name, path in paths.items():
-        digest, last = hashlib.sha256(), b"\n"
+        digest, last, lines, found = hashlib.sha256(), b"\n", 0, None
         with path.open("rb") as file:
             while block := file.read(HASH_BLOCK):
                 digest.update(block)
                 last = block[-1:]
-        hashes[name], clean[name] = digest.hexdigest(), last in (b"\n", b"\r")
-    return hashes, clean
+                at = block.find(b"\x00") if found is None else -1
+                if at >= 0:
+                    found = lines + block.count(b"\n", 0, at) + 1
+                lines += block.count(b"\n")
+        hashes[name], clean[name], nul[name] = digest.hexdigest(), last in (b"\n", b"\r"), found
+    return hashes, clean, nul
 
 
 def _chunks(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:

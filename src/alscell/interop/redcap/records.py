@@ -108,11 +108,12 @@ def header_problems(
         Problem(f"{file} column {name}", "is missing") for name in needed if name not in header
     ]
     seen: set[str] = set()
-    for name in header:
+    for number, name in enumerate(header, start=1):
+        where = f"{file} column {name}" if name else f"{file} row 1 column {number} (no name)"
         if name in seen:
-            problems.append(Problem(f"{file} column {name}", "appears twice in the header"))
+            problems.append(Problem(where, "appears twice in the header"))
         elif name not in known:
-            problems.append(Problem(f"{file} column {name}", "is not in the data dictionary"))
+            problems.append(Problem(where, "is not in the data dictionary"))
         seen.add(name)
     return problems
 

@@ -167,12 +167,16 @@ def _read_csv(path: Path) -> tuple[list[list[str]], list[Problem]]:
     text, problems = _decoded(path)
     if text is None:
         return [], problems
+    rows: list[list[str]] = []
     try:
-        rows = list(csv.reader(io.StringIO(text, newline=""), strict=True))
+        rows.extend(csv.reader(io.StringIO(text, newline=""), strict=True))
     except csv.Error as error:
-        return [], [Problem(path.name, f"is not a readable CSV file ({error})")]
+        where = f"{path.name} row {len(rows) + 1}"
+        return [], [Problem(where, f"is not a readable CSV row ({error}); is the file complete?")]
     while rows and not any(cell.strip() for cell in rows[-1]):
         rows.pop()
+    if not rows:
+        return [], [Problem(path.name, "is empty (only blank rows)")]
     return rows, []
 
 
@@ -181,9 +185,22 @@ def _read_yaml(path: Path) -> tuple[object | None, list[Problem]]:
     if text is None:
         return None, problems
     try:
-        return yaml.safe_load(text), []
+        document = yaml.safe_load(text)
+    except RecursionError:
+        return None, [Problem(path.name, "nests lists or mappings too deeply to be a mapping")]
+    except yaml.reader.ReaderError as error:  # a character YAML does not allow (a NUL, say)
+        line = text.count("\n", 0, error.position) + 1
+        column = error.position - (text.rfind("\n", 0, error.position) + 1) + 1
+        where = f"{path.name} line {line} column {column}"
+        return None, [Problem(where, f"is not valid YAML ({error.reason})")]
     except yaml.YAMLError as error:
-        return None, [Problem(path.name, f"is not valid YAML ({error})")]
+        mark = getattr(error, "problem_mark", None)
+        where = f"{path.name} line {mark.line + 1} column {mark.column + 1}" if mark else path.name
+        rule = getattr(error, "problem", None) or str(error)
+        return None, [Problem(where, f"is not valid YAML ({rule})")]
+    if document is None:
+        return None, [Problem(path.name, "is empty (no mapping in it)")]
+    return document, []
 
 
 def _csv(rows: Iterable[Sequence[str]]) -> str:
