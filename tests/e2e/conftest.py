@@ -8,15 +8,7 @@ Screenshots of the main pages are saved in test-artifacts/screenshots/. Run with
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -33,6 +25,7 @@ from alscell.storage import migrate
 from alscell.storage.models import ProductUnit, User
 from alscell.storage.protocol_files import builtin_protocol_path
 from alscell.storage.session import make_engine, make_session_factory
+from tests.server import serve
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -64,12 +57,6 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if "e2e" in item.keywords:
             item.add_marker(skip)
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def seed_clinic(url: str) -> None:
@@ -130,43 +117,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The app served by uvicorn on a free loopback port; its base URL."""
     url = f"sqlite:///{tmp_path_factory.mktemp('e2e') / 'clinic.sqlite3'}"
     seed_clinic(url)
-    with served(url) as base:
+    with serve(url) as base:
         yield base
-
-
-@contextmanager
-def served(url: str) -> Iterator[str]:
-    """The app on the database at ``url``, served by uvicorn on a free loopback port; its base URL."""
-    port = _free_port()
-    env = {
-        **os.environ,
-        "ALSCELL_DATABASE_URL": url,
-        "ALSCELL_COOKIE_SECURE": "false",
-        "ALSCELL_ENVIRONMENT": "test",
-    }
-    process = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "alscell.web.app:create_app", "--factory", "--host", "127.0.0.1",
-         "--port", str(port), "--log-level", "warning"], env=env,
-    )  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
-    try:
-        _wait_until_up(base, process)
-        yield base
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
-
-
-def _wait_until_up(base: str, process: subprocess.Popen[bytes]) -> None:
-    for _ in range(200):
-        if process.poll() is not None:
-            raise RuntimeError(f"the server exited with {process.returncode}")
-        try:
-            urllib.request.urlopen(f"{base}/login", timeout=1).close()
-            return
-        except (urllib.error.URLError, ConnectionError):
-            time.sleep(0.1)
-    raise RuntimeError("the server did not start within 20 s")
 
 
 @pytest.fixture(scope="session")

@@ -19,7 +19,6 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from fastapi.routing import APIRoute
 from playwright.sync_api import Dialog, Page, expect
 
 from alscell.domain.access import Role
@@ -29,8 +28,9 @@ from alscell.services import admin, assessments, dosing, enrollment, patients, p
 from alscell.storage.models import ProductUnit, ProtocolVersion, Screening, Site, User
 from alscell.storage.models.product import CustodyKind
 from alscell.storage.session import make_engine, make_session_factory
-from alscell.web.pages import pages_router
-from tests.e2e.conftest import PASSWORD, UNIT_EXPIRY, seed_clinic, served, sign_in
+from tests.e2e.conftest import PASSWORD, UNIT_EXPIRY, seed_clinic, sign_in
+from tests.server import serve
+from tests.web.pages import page_routes
 
 pytestmark = pytest.mark.e2e
 
@@ -171,23 +171,16 @@ def payload_server(
     url = f"sqlite:///{tmp_path_factory.mktemp('xss') / 'clinic.sqlite3'}"
     seed_clinic(url)
     ids = _seed_payloads(url)
-    with served(url) as base:
+    with serve(url) as base:
         yield base, ids
 
 
 def page_paths(ids: dict[str, int]) -> list[str]:
     """Every page the app serves to GET, with the seeded records' ids."""
 
-    def walk(router: Any) -> Iterator[APIRoute]:
-        for route in router.routes:
-            if isinstance(route, APIRoute):
-                yield route
-            elif hasattr(route, "original_router"):  # an included router
-                yield from walk(route.original_router)
-
     paths = [
         route.path
-        for route in walk(pages_router)
+        for route in page_routes()
         if "GET" in (route.methods or set()) and route.path != "/login"
     ]
     return [re.sub(r"\{(\w+)\}", lambda m: str(ids[m.group(1)]), path) for path in paths]

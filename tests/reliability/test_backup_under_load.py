@@ -33,7 +33,7 @@ from alscell.storage.session import make_engine, make_session_factory
 from tests.factories import NOW, make_site, make_user
 from tests.figures import scaled
 from tests.postgres import PostgresServer
-from tests.reliability.server import GUARD_SECONDS, serve
+from tests.server import GUARD_SECONDS, serve
 
 WRITERS: Final = 4
 BACKUPS: Final = scaled(3)

@@ -34,7 +34,7 @@ from alscell.storage.models import AuditEvent, Diagnosis
 from alscell.storage.session import make_session_factory
 from tests.factories import NOW, make_site, make_user
 from tests.figures import scaled
-from tests.reliability.server import GUARD_SECONDS, serve
+from tests.server import GUARD_SECONDS, serve
 
 SERVERS: Final = 2
 WRITERS: Final = 8

@@ -21,21 +21,18 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
 from urllib.parse import unquote
 
 import pyreadstat
 import pytest
 import sqlalchemy as sa
 from fastapi import FastAPI
-from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
 from alscell.cli import app as cli_app
 from alscell.cli.interop import export_app
-from alscell.config import Settings
 from alscell.domain.access import Role
 from alscell.domain.adverse_events import Causality
 from alscell.domain.dataset import ClinicalDataset
@@ -49,9 +46,6 @@ from alscell.services import assessments, auth, dosing, enrollment, patients, re
 from alscell.services.data_export import export_dataset
 from alscell.storage.models import AuditEvent, Patient, User
 from alscell.storage.session import make_session_factory
-from alscell.web import deps
-from alscell.web.app import create_app
-from alscell.web.pages import pages_router
 from tests.factories import NOW, make_user
 from tests.services.scenario import (
     NORMAL_ITEMS,
@@ -63,7 +57,8 @@ from tests.services.scenario import (
     no_exclusions,
     released_units,
 )
-from tests.web.pages import browser
+from tests.web.conftest import app_on
+from tests.web.pages import browser, page_routes
 
 TODAY = date(2026, 8, 15)  # after the 6-month window of a first dose on 2026-01-15
 LATER = datetime(2026, 8, 15, 9, 30, tzinfo=UTC)
@@ -359,36 +354,8 @@ def test_no_deidentified_export_or_report_carries_an_identity(session, tmp_path,
 @pytest.fixture
 def web(session: Session, tmp_path: Path) -> Iterator[FastAPI]:
     """The app on the test's session, its clock after the 6-month window."""
-    settings = Settings(_env_file=None, database_url=f"sqlite:///{tmp_path / 'unused.sqlite3'}",
-                        environment="test", cookie_secure=False)  # fmt: skip
-    application = create_app(settings)
-
-    def request_session() -> Iterator[Session]:
-        try:
-            yield session
-        except BaseException:
-            session.rollback()
-            raise
-
-    application.dependency_overrides[deps._session] = request_session
-    application.dependency_overrides[deps._writing_session] = request_session
-    application.dependency_overrides[deps._now] = lambda: LATER
-    application.dependency_overrides[deps._today] = lambda: TODAY
-    yield application
-    application.state.engine.dispose()
-
-
-def page_routes() -> list[APIRoute]:
-    """Every page route (pages are left out of the OpenAPI document)."""
-
-    def walk(router: Any) -> Iterator[APIRoute]:
-        for route in router.routes:
-            if isinstance(route, APIRoute):
-                yield route
-            elif hasattr(route, "original_router"):  # an included router
-                yield from walk(route.original_router)
-
-    return list(walk(pages_router))
+    with app_on(session, tmp_path, LATER) as application:
+        yield application
 
 
 def _get_paths(web: FastAPI, ids: dict[str, int]) -> list[str]:

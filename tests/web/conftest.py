@@ -8,6 +8,7 @@ client whose requests carry it.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import date, datetime
 from pathlib import Path
 
@@ -27,9 +28,11 @@ from tests.factories import NOW, make_site, make_user
 TODAY = NOW.date()
 
 
-@pytest.fixture
-def app(session: Session, tmp_path: Path) -> Iterator[FastAPI]:
-    settings = Settings(_env_file=None, database_url=f"sqlite:///{tmp_path / 'unused.sqlite3'}",
+@contextmanager
+def app_on(session: Session, folder: Path, now: datetime) -> Iterator[FastAPI]:
+    """The app with every request on ``session`` (so the test still rolls back) and its clock at
+    ``now`` (tests move it with :func:`set_clock`)."""
+    settings = Settings(_env_file=None, database_url=f"sqlite:///{folder / 'unused.sqlite3'}",
                         environment="test", cookie_secure=False)  # fmt: skip
     application = create_app(settings)
 
@@ -44,9 +47,17 @@ def app(session: Session, tmp_path: Path) -> Iterator[FastAPI]:
     application.dependency_overrides[deps._writing_session] = request_session
     application.dependency_overrides[deps._now] = lambda: application.state.test_now
     application.dependency_overrides[deps._today] = lambda: application.state.test_now.date()
-    application.state.test_now = NOW  # tests move the clock with set_clock(app, ...)
-    yield application
-    application.state.engine.dispose()
+    application.state.test_now = now
+    try:
+        yield application
+    finally:
+        application.state.engine.dispose()
+
+
+@pytest.fixture
+def app(session: Session, tmp_path: Path) -> Iterator[FastAPI]:
+    with app_on(session, tmp_path, NOW) as application:
+        yield application
 
 
 @pytest.fixture

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from typing import Any
 
 from fastapi import FastAPI
+from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from alscell.services import auth
 from alscell.storage.models import User
+from alscell.web.pages import pages_router
 from tests.factories import NOW
 
 PASSWORD = "a long and private passphrase"
@@ -34,3 +38,16 @@ def csrf(client: TestClient, path: str = "/today") -> str:
     match = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
     assert match, page.text[:500]
     return match.group(1)
+
+
+def page_routes() -> list[APIRoute]:
+    """Every page route (pages are left out of the OpenAPI document), through included routers."""
+
+    def walk(routes: list[Any]) -> Iterator[APIRoute]:
+        for route in routes:
+            if isinstance(route, APIRoute):
+                yield route
+            elif hasattr(route, "original_router"):  # an included router
+                yield from walk(route.original_router.routes)
+
+    return list(walk(pages_router.routes))

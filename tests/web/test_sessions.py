@@ -13,13 +13,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import timedelta
 from html.parser import HTMLParser
-from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
 import sqlalchemy as sa
 from fastapi.dependencies.models import Dependant
-from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
@@ -29,13 +27,12 @@ from alscell.services import auth
 from alscell.storage.models import AuditEvent, LoginSession, User
 from alscell.web.app import create_app
 from alscell.web.deps import COOKIE
-from alscell.web.pages import pages_router
 from alscell.web.pages.auth import LOGIN_CSRF_COOKIE
 from alscell.web.pages.common import _writer
 from tests.factories import NOW, make_user
 from tests.services.scenario import clinic, enrolled_in_treatment, released_units
 from tests.web.conftest import set_clock
-from tests.web.pages import PASSWORD, browser, csrf
+from tests.web.pages import PASSWORD, browser, csrf, page_routes
 
 MAX_PAGES = 60
 """Pages crawled per role: bounded, so the test stays quick (every page kind is within reach)."""
@@ -268,17 +265,9 @@ def _dependencies(dependant: Dependant) -> Iterator[object]:
         yield from _dependencies(sub)
 
 
-def _page_routes(routes: list[Any]) -> Iterator[APIRoute]:
-    for route in routes:
-        if isinstance(route, APIRoute):
-            yield route
-        elif hasattr(route, "original_router"):  # an included router
-            yield from _page_routes(route.original_router.routes)
-
-
 def test_every_page_route_that_posts_checks_the_csrf_token(figures):
     """The crawl finds the forms the pages show; this finds every route a form could post to."""
-    posting = [route for route in _page_routes(pages_router.routes)
+    posting = [route for route in page_routes()
                if (route.methods or set()) & {"POST", "PUT", "DELETE", "PATCH"}]  # fmt: skip
     unguarded = [route.path for route in posting
                  if route.path != "/login" and _writer not in set(_dependencies(route.dependant))]  # fmt: skip

@@ -1,4 +1,7 @@
-"""The real web app in a process of its own: ``uvicorn alscell.web.app:create_app`` on 127.0.0.1."""
+"""The real web app in a process of its own: ``uvicorn alscell.web.app:create_app`` on 127.0.0.1.
+
+Used by the browser tests and the reliability tests (load, backups under load, concurrent writers).
+"""
 
 from __future__ import annotations
 
@@ -21,13 +24,18 @@ GUARD_SECONDS: Final = 120
 
 
 @contextmanager
-def serve(engine: sa.Engine, **settings: str) -> Iterator[str]:
-    """The app on a free loopback port, on ``engine``'s database; yields its base URL.
+def serve(database: sa.Engine | str, **settings: str) -> Iterator[str]:
+    """The app on a free loopback port, on the database of an engine or a URL; yields its base URL.
 
     ``settings`` are extra ``ALSCELL_*`` variables (``busy_timeout_ms="500"``, for instance).
     """
     port = _free_port()
-    env = {**os.environ, "ALSCELL_DATABASE_URL": engine.url.render_as_string(hide_password=False),
+    url = (
+        database
+        if isinstance(database, str)
+        else database.url.render_as_string(hide_password=False)
+    )
+    env = {**os.environ, "ALSCELL_DATABASE_URL": url,
            "ALSCELL_ENVIRONMENT": "test", "ALSCELL_COOKIE_SECURE": "false",
            **{f"ALSCELL_{name.upper()}": value for name, value in settings.items()}}  # fmt: skip
     command = [sys.executable, "-m", "uvicorn", "alscell.web.app:create_app", "--factory",
