@@ -111,7 +111,12 @@ def test_who_may_see_what(cohort):
     analyst = make_user(cohort.c.session, Role.ANALYST)
     stranger = make_user(cohort.c.session, Role.PHYSICIAN, site=make_site(cohort.c.session))
 
-    assert all(row.name is None for row in report_of(cohort, by=analyst).patients)
+    for reader in (analyst, make_user(cohort.c.session, Role.MONITOR)):  # may not view identities
+        theirs = report_of(cohort, by=reader)  # not asked for, de-identified all the same
+        assert theirs.deidentified
+        assert all(row.name is None and row.birth_on is None for row in theirs.patients)
+        assert "2026-" not in " ".join(r for row in theirs.patients for r in row.remarks)
+    assert not report_of(cohort, by=cohort.c.physician).deidentified
     with pytest.raises(PermissionDenied):
         report_of(cohort, by=cohort.c.nurse)
     report = report_of(cohort, by=stranger)

@@ -19,7 +19,8 @@ De-identified (``deidentified=True``): study codes only; no names, dates of birt
 ages in whole years; each patient's dates in their row written as days from their first cell dose
 (dates inside notes, deviations and overrides too). Program-level dates (data cut-off, plan lock,
 amendments) stay. An identified report shows names and dates of birth only to users who may view
-identities (and to the operator at the command line, ``by=None``).
+identities (and to the operator at the command line, ``by=None``); users who may not (analysts,
+monitors) always get the de-identified report, since exact clinical dates identify too.
 
 A report that leaves alscell as a file (a download, a PDF) is an export of patient-level data: the caller
 records it with :func:`record_report_issued` (who, the format, identified or not, how many patients).
@@ -93,6 +94,7 @@ def program_report(
     """
     model = model or builtin_natural_history()
     reference = safety_reference or builtin_safety_reference()
+    deidentified = deidentified or (by is not None and not access.allowed_to(by, Action.VIEW_IDENTITY))
     evaluation = evaluate_program(session, protocol_id=protocol_id, by=by, today=today, model=model,
                                   safety_reference=reference, seed=seed, progress=progress)  # fmt: skip
     version = load(session, ProtocolVersion, protocol_id, kind="protocol")
