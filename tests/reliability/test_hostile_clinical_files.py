@@ -261,7 +261,7 @@ def test_hostile_alscell_csv_files(
 
 _FHIR_PLACE: Final = re.compile(
     r"(?P<file>[^/\\]+?\.json)"
-    r"(?P<rest>| line \d+ column \d+| element .+| entry \d+ \([A-Za-z]+\) (?:element|column) .+)",
+    r"(?P<rest>| line \d+ column \d+| element .+| entry \d+(?: \([A-Za-z]+\))? (?:element|column) .+)",
     re.DOTALL,
 )
 _FHIR_FILE_RULES: Final = ("is not UTF-8", "starts with a byte order mark")
@@ -298,6 +298,11 @@ def test_hostile_fhir_bundles(
 
     @settings(max_examples=EXAMPLES)
     @given(changes=hostile.mutations(BYTE_KINDS, max_size=1) | hostile.tree_mutations(depth=3_000))
+    @example(changes=[Mutation("insert_bytes", 0, 265, 3, "\ufeff")])  # a BOM inside a resourceType
+    @example(
+        changes=[TreeMutation("replace", (0, 3, 0, 1, 0), Deep(1))]
+    )  # a list as a resourceType
+    @example(changes=[TreeMutation("replace", (0, 3, 0, 1), None)])  # an entry without its resource
     def check(changes: list[Any]) -> None:
         note(repr(changes))
         files = dict(valid)
@@ -327,7 +332,7 @@ _REDCAP_CSV: Final = re.compile(
 )
 _REDCAP_FILE_RULES: Final = (
     "is empty", "is not UTF-8", "is UTF-16", "cannot be read", "is not an alscell REDCap mapping",
-    "nests lists or mappings too deeply",
+    "nests lists or mappings too deeply", "has no fields",
 )  # fmt: skip
 
 
@@ -366,6 +371,10 @@ def test_hostile_redcap_projects(
     @example(changes=[Mutation("nul", file=1)], tree=[])  # a NUL in the mapping
     @example(
         changes=[Mutation("drop_row", 0, 0)], tree=[TreeMutation("replace", (1,), Deep(2_000))]
+    )
+    @example(  # a list where a form's table should be
+        changes=[Mutation("cell", 0, 0, 0, "")],
+        tree=[TreeMutation("replace", (202, 0, 1), Deep(1))],
     )
     def check(changes: list[Mutation], tree: list[Any]) -> None:
         note(repr((changes, tree)))

@@ -94,7 +94,9 @@ def program_report(
     """
     model = model or builtin_natural_history()
     reference = safety_reference or builtin_safety_reference()
-    deidentified = deidentified or (by is not None and not access.allowed_to(by, Action.VIEW_IDENTITY))
+    deidentified = deidentified or (
+        by is not None and not access.allowed_to(by, Action.VIEW_IDENTITY)
+    )
     evaluation = evaluate_program(session, protocol_id=protocol_id, by=by, today=today, model=model,
                                   safety_reference=reference, seed=seed, progress=progress)  # fmt: skip
     version = load(session, ProtocolVersion, protocol_id, kind="protocol")

@@ -13,6 +13,7 @@ import re
 from pathlib import Path
 from typing import Any, Final
 
+from fhir.resources.R4B import get_fhir_model_class
 from fhir.resources.R4B.bundle import Bundle
 from pydantic import ValidationError
 
@@ -110,6 +111,29 @@ def _parse(file: Path, problems: list[Problem]) -> Bundle | None:
     except ValidationError as error:
         problems.extend(_validation_problem(name, data, item) for item in error.errors())
         return None
+    except (KeyError, TypeError):  # fhir.resources looks each resourceType up, and fails
+        problems.append(_unknown_type(name, data))
+        return None
+
+
+def _unknown_type(name: str, data: dict[str, Any]) -> Problem:
+    """A resource whose ``resourceType`` FHIR R4B does not have, at the entry that holds it."""
+    entries = data.get("entry")
+    for index, entry in enumerate(entries if isinstance(entries, list) else []):
+        resource = entry.get("resource") if isinstance(entry, dict) else None
+        kind = resource.get("resourceType") if isinstance(resource, dict) else "Bundle"
+        if not _known_type(kind):
+            place = f"{name} element entry[{index}].resource.resourceType"
+            return Problem(place, f"{kind!r} is not a FHIR R4B resource type")
+    return Problem(f"{name} element resourceType", "a resource names a type FHIR R4B does not have")
+
+
+def _known_type(kind: object) -> bool:
+    try:
+        get_fhir_model_class(str(kind))
+    except (KeyError, ValueError):
+        return False
+    return isinstance(kind, str)
 
 
 def _validation_problem(name: str, data: dict[str, Any], error: Any) -> Problem:

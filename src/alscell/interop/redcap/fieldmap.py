@@ -166,14 +166,15 @@ def _forms(
 ) -> Iterator[FormMap]:  # fmt: skip
     for name, entry in _entries(raw, f"{file} forms", problems).items():
         place = f"{file} forms.{name}"
-        if not isinstance(entry, dict) or entry.get("table") not in COLUMNS:
+        table = entry.get("table") if isinstance(entry, dict) else None
+        if not isinstance(table, str) or table not in COLUMNS:
             problems.append(Problem(place, f"needs a table, one of {', '.join(COLUMNS)}"))
             continue
         event = str(entry.get("event", "")) if longitudinal else ""
         if event not in {item.name for item in events}:
             problems.append(Problem(place, f"event {event!r} is not listed under events"))
             continue
-        yield FormMap(name, entry["table"], event, entry.get("repeating") is True)
+        yield FormMap(name, table, event, entry.get("repeating") is True)
 
 
 def _fields(raw: object, file: str, problems: list[Problem]) -> Iterator[FieldMap]:
