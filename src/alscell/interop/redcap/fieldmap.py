@@ -167,7 +167,7 @@ def _forms(
     for name, entry in _entries(raw, f"{file} forms", problems).items():
         place = f"{file} forms.{name}"
         table = entry.get("table") if isinstance(entry, dict) else None
-        if not isinstance(table, str) or table not in COLUMNS:
+        if not isinstance(entry, dict) or not isinstance(table, str) or table not in COLUMNS:
             problems.append(Problem(place, f"needs a table, one of {', '.join(COLUMNS)}"))
             continue
         event = str(entry.get("event", "")) if longitudinal else ""
