@@ -29,10 +29,10 @@ from alscell.domain.access import Action
 from alscell.domain.adverse_events import Causality
 from alscell.domain.dosing import TestResult
 from alscell.domain.lifecycle import PatientStatus
-from alscell.domain.scheduling import Done, Skipped, plan_schedule, reschedule
+from alscell.domain.scheduling import plan_schedule, reschedule
 from alscell.errors import InvalidImport, InvalidInput, Problem
 from alscell.services import access
-from alscell.services.enrollment import refresh_schedule
+from alscell.services.enrollment import as_event, refresh_schedule
 from alscell.services.protocols import protocol_of
 from alscell.services.records import add_record, commit
 from alscell.storage.base import Base
@@ -210,7 +210,7 @@ def _calendar_problems(session: Session, dataset: ds.ClinicalDataset) -> list[Pr
         mine = events[enrollment.key()]
         try:
             plan = plan_schedule(protocol, enrollment.start_on, closures=closed)
-            reschedule(plan, [_as_event(event) for event in mine])
+            reschedule(plan, [as_event(event) for event in mine])
         except InvalidInput as error:
             problems += (_placed(problem, enrollment, mine) for problem in error.problems)
     return problems
@@ -228,12 +228,6 @@ def _placed(
         return Problem(enrollment.where(problem.location), problem.message)
     event = events[int(match.group(1))]
     return Problem(event.where(match.group(2) or "occurrence"), problem.message)
-
-
-def _as_event(record: ds.ScheduleEventRecord) -> Done | Skipped:
-    if record.kind == "done" and record.on is not None:
-        return Done(record.activity_id, record.on, record.occurrence)
-    return Skipped(record.activity_id, record.occurrence or 0, record.reason or "")
 
 
 def _already_here(

@@ -7,6 +7,7 @@ the clinic can ask what is due on a day.
 
 from __future__ import annotations
 
+import typing
 from collections.abc import Mapping
 from datetime import date, datetime
 from typing import TypeVar
@@ -41,6 +42,8 @@ from alscell.storage.models import (
 )
 
 __all__ = [
+    "MarkedActivity",
+    "as_event",
     "enroll",
     "get_enrollment",
     "get_schedule",
@@ -278,7 +281,7 @@ def plan_for(
         .where(ScheduleEvent.enrollment_id == enrollment.id)
         .order_by(ScheduleEvent.id)
     ).scalars()
-    events = [_as_event(row) for row in rows]
+    events = [as_event(row) for row in rows]
     return reschedule(plan, [*events, *extra])
 
 
@@ -323,7 +326,23 @@ def _record_event(
     return row
 
 
-def _as_event(row: ScheduleEvent) -> Done | Skipped:
+class MarkedActivity(typing.Protocol):
+    """A calendar activity marked done or skipped, as stored or as imported."""
+
+    @property
+    def activity_id(self) -> str: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def on(self) -> date | None: ...
+    @property
+    def occurrence(self) -> int | None: ...
+    @property
+    def reason(self) -> str | None: ...
+
+
+def as_event(row: MarkedActivity) -> Done | Skipped:
+    """The scheduling event of a stored or imported mark (what :func:`reschedule` applies)."""
     if row.kind == "done" and row.on is not None:
         return Done(row.activity_id, row.on, row.occurrence)
     return Skipped(row.activity_id, row.occurrence or 0, row.reason or "")
