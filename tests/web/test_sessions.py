@@ -290,3 +290,19 @@ def test_over_https_the_cookie_is_secure_even_when_configured_for_plain_http(app
 
     assert "secure" not in plain.headers["set-cookie"].lower()
     assert "secure" in https.headers["set-cookie"].lower()
+
+
+@pytest.mark.parametrize(
+    "target", ["//evil.example/x", "/\\evil.example", "/\\/evil.example", "https://evil.example",
+               "/\t/evil.example", "/\n/evil.example", "evil.example"],
+)  # fmt: skip
+def test_sign_in_never_sends_the_browser_to_another_site(app, session, site, target):
+    nurse = make_user(session, Role.NURSE, site=site)
+    auth.set_password(session, user=nurse, password=PASSWORD, by=None, now=NOW)
+    client = TestClient(app, follow_redirects=False)
+
+    signed = client.post("/login", data={"username": nurse.username, "password": PASSWORD, "next": target,
+                                         "csrf_token": csrf(client, "/login")})  # fmt: skip
+
+    assert signed.status_code == 303
+    assert signed.headers["location"] == "/today"

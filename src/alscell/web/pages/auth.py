@@ -79,5 +79,7 @@ def _same_token(sent: object, expected: str | None) -> bool:
 
 
 def _safe(target: str) -> str:
-    """Only local paths are followed after sign-in (no open redirects)."""
-    return target if target.startswith("/") and not target.startswith("//") else "/today"
+    """Only local paths are followed after sign-in (no open redirects): browsers read ``//host``
+    and ``/\\host`` as another site, and drop tabs and line breaks inside a URL."""
+    local = target.startswith("/") and not target.startswith("//")
+    return target if local and "\\" not in target and target.isprintable() else "/today"
