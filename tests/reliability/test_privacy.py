@@ -484,7 +484,7 @@ def test_every_export_command_is_audited_with_who_what_and_scope(
 def test_a_report_download_is_audited_with_who_and_what(session, web):
     program = seed(session)
     protocol = program.ids["protocol_id"]
-    for user, identity, suffix in ((program.analyst, "without identities", "pdf"),
+    for user, identity, suffix in ((program.analyst, "de-identified", "pdf"),
                                    (program.c.physician, "identified", "html")):  # fmt: skip
         response = browser(web, session, user).get(f"/results/{protocol}/report.{suffix}")
         assert response.status_code == 200

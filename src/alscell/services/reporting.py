@@ -132,12 +132,7 @@ def record_report_issued(
 ) -> None:  # fmt: skip
     """Audit a program report handed out as a file: who, which protocol version and format, whether it
     names patients, how many patients and the data cut-off (``report.issued``)."""
-    if report.deidentified:
-        identity = "de-identified"
-    elif any(row.name is not None for row in report.patients):
-        identity = "identified"
-    else:
-        identity = "without identities"
+    identity = "de-identified" if report.deidentified else "identified"
     e = report.evaluation
     record_event(
         session, actor=by, action="report.issued", entity_type="report",
