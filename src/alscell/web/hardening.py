@@ -19,8 +19,10 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any, Final
 
+from starlette.responses import PlainTextResponse
+
 from alscell.web.deps import SAFE_METHODS
-from alscell.web.errors import TITLES, ProblemDetail
+from alscell.web.errors import problem
 
 __all__ = ["API_DOCS_CDN", "CONTENT_SECURITY_POLICY", "Hardening"]
 
@@ -97,14 +99,13 @@ class Hardening:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        path: str = scope["path"]
         send = self._with_headers(scope, send)
         refusal = self._refusal(scope)
         if refusal is not None:
-            await _problem(send, path, *refusal)
+            await _refuse(scope, receive, send, *refusal)
             return
         guard = _BodyGuard(
-            receive, send, self.limit, lambda: _problem(send, path, *self._too_large())
+            receive, send, self.limit, lambda: _refuse(scope, receive, send, *self._too_large())
         )
         await self.app(scope, guard.receive, guard.send)
 
@@ -156,16 +157,14 @@ class Hardening:
         return send_with_headers
 
 
-async def _problem(send: Send, path: str, status: int, code: str, detail: str) -> None:
-    """Refuse before any route ran: problem JSON for the API, plain text for pages."""
-    if path.startswith("/api/"):
-        problem = ProblemDetail(type=f"/problems/{code}", title=TITLES[status], status=status,
-                                detail=detail, code=code)  # fmt: skip
-        body = problem.model_dump_json(exclude_none=True).encode()
-        media_type = b"application/problem+json"
-    else:
-        body, media_type = f"{detail}\n".encode(), b"text/plain; charset=utf-8"
-    headers = [(b"content-type", media_type), (b"content-length", str(len(body)).encode()),
-               (b"connection", b"close")]  # fmt: skip
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
+async def _refuse(
+    scope: Scope, receive: Receive, send: Send, status: int, code: str, detail: str
+) -> None:
+    """Refuse before any route ran: problem JSON for the API (as every API error), text for pages."""
+    close = {"Connection": "close"}  # the rest of the body is never read
+    response = (
+        problem(status, code, detail, headers=close)
+        if scope["path"].startswith("/api/")
+        else PlainTextResponse(f"{detail}\n", status_code=status, headers=close)
+    )
+    await response(scope, receive, send)

@@ -121,19 +121,20 @@ def _unknown_type(name: str, data: dict[str, Any]) -> Problem:
     entries = data.get("entry")
     for index, entry in enumerate(entries if isinstance(entries, list) else []):
         resource = entry.get("resource") if isinstance(entry, dict) else None
-        kind = resource.get("resourceType") if isinstance(resource, dict) else "Bundle"
-        if not _known_type(kind):
+        if isinstance(resource, dict) and not _known_type(kind := resource.get("resourceType")):
             place = f"{name} element entry[{index}].resource.resourceType"
             return Problem(place, f"{kind!r} is not a FHIR R4B resource type")
     return Problem(f"{name} element resourceType", "a resource names a type FHIR R4B does not have")
 
 
 def _known_type(kind: object) -> bool:
+    if not isinstance(kind, str):
+        return False
     try:
-        get_fhir_model_class(str(kind))
+        get_fhir_model_class(kind)
     except (KeyError, ValueError):
         return False
-    return isinstance(kind, str)
+    return True
 
 
 def _validation_problem(name: str, data: dict[str, Any], error: Any) -> Problem:
