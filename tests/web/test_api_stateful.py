@@ -27,6 +27,7 @@ from alscell.web.app import create_app
 from tests.conftest import ENGINES, _database_url
 from tests.factories import NOW
 from tests.figures import scaled
+from tests.server import GUARD_SECONDS
 from tests.services.scenario import clinic, enrolled_in_treatment, released_units
 from tests.web.test_openapi_conformance import CHECKS
 
@@ -74,7 +75,11 @@ def test_call_sequences_conform_and_keep_the_trail_intact(stateful_app, role, fi
 
     class Workflow(schema.as_state_machine()):  # type: ignore[misc]
         def get_call_kwargs(self, case: Any) -> dict[str, Any]:
-            return {"headers": {"Authorization": f"Bearer {tokens[role]}"}}
+            # time is no check here (benchmarks measure it): only a hang should fail
+            return {
+                "headers": {"Authorization": f"Bearer {tokens[role]}"},
+                "timeout": GUARD_SECONDS,
+            }
 
         def validate_response(self, response: Any, case: Any, **kwargs: Any) -> None:
             calls.append(response.status_code)
