@@ -4,6 +4,7 @@ injection strings, path traversal and a busy database. SQLite and PostgreSQL (th
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,16 +12,18 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
+from pydantic import Field, ValidationError
 from sqlalchemy.orm import Session
 
 from alscell.config import Settings
 from alscell.domain.access import Role
 from alscell.services import auth
 from alscell.storage import migrate
-from alscell.storage.models import AuditEvent, Patient, PatientIdentity
+from alscell.storage.models import AuditEvent, LoginThrottle, Patient, PatientIdentity
 from alscell.storage.session import database_busy, make_engine, make_session_factory
 from alscell.web.app import create_app
 from alscell.web.hardening import API_DOCS_CDN
+from alscell.web.schemas import StrictModel
 from tests.factories import NOW, make_site, make_user
 from tests.web.pages import browser, csrf
 
@@ -192,6 +195,130 @@ def test_malformed_or_misshapen_json_is_refused_with_a_reason(session, site, cal
     assert response.status_code in (400, 422)
     assert response.json()["detail"]
     assert _count(session, Patient) == before
+
+
+# ---------------------------------------------------------------- text no database can store
+# PostgreSQL refuses a NUL character in text, even as a look-up parameter, and neither database can
+# encode half of a surrogate pair (JSON's "\ud800"). Found by the stateful API run on PostgreSQL: a
+# sign-in with the username "\u0000" was a 500.
+
+NUL_RULE = "must not contain a NUL character (byte 0)"
+SURROGATE_RULE = "Input should be a valid string, unable to parse raw data as a unicode string"
+"""Pydantic's own message for half a surrogate pair in a ``str``."""
+
+
+@pytest.mark.parametrize(
+    ("path", "field", "escaped", "rule"),
+    [
+        ("/api/v1/auth/login", "username", "\\u0000", NUL_RULE),
+        ("/api/v1/auth/login", "username", "a\\ud800", SURROGATE_RULE),
+        ("/api/v1/patients", "given_name", "Al\\u0000ex", NUL_RULE),
+        ("/api/v1/patients", "family_name", "\\udfff", SURROGATE_RULE),
+    ],
+)
+def test_the_api_refuses_text_no_database_can_store_naming_the_field(
+    session, site, caller, path, field, escaped, rule
+):
+    valid = {**PATIENT, "site_id": site.id} if path.endswith("patients") else {"password": "x"}
+    rest = json.dumps({name: value for name, value in valid.items() if name != field})
+    body = (
+        f'{rest[:-1]}, "{field}": "{escaped}"}}'  # the escape as sent, which json.dumps would not
+    )
+    coordinator = caller(Role.COORDINATOR, site)
+    before = (_count(session, Patient), _count(session, LoginThrottle), _count(session, AuditEvent))
+
+    response = coordinator.post(
+        path, content=body.encode(), headers={"Content-Type": "application/json"}
+    )
+
+    assert response.status_code == 422, response.text
+    assert response.json()["errors"] == [{"location": field, "message": rule}]
+    after = (_count(session, Patient), _count(session, LoginThrottle), _count(session, AuditEvent))
+    assert after == before
+
+
+class _Nested(StrictModel):
+    label: str
+
+
+class _Body(StrictModel):
+    names: list[str] = Field(default_factory=list)
+    scores: dict[str, int] = Field(default_factory=dict)
+    inner: _Nested | None = None
+
+
+@pytest.mark.parametrize(
+    ("raw", "location"),
+    [
+        ({"names": ["fine", "bad\x00"]}, ("names",)),
+        ({"scores": {"bad\x00": 1}}, ("scores",)),
+        ({"inner": {"label": "\x00"}}, ("inner", "label")),
+    ],
+)
+def test_every_request_model_checks_text_inside_lists_keys_and_nested_models(raw, location):
+    with pytest.raises(ValidationError) as refused:
+        _Body.model_validate(raw)
+
+    (error,) = refused.value.errors()
+    assert error["loc"] == location
+    assert error["msg"] == NUL_RULE
+    assert _Body.model_validate({"names": ["Zoë"], "scores": {"Ö": 1}}).names == ["Zoë"]
+
+
+def test_a_nul_in_the_address_is_refused_naming_where(session, site, caller, app):
+    coordinator = caller(Role.COORDINATOR, site)
+    nurse = make_user(session, Role.NURSE, site=site)
+    pages = browser(app, session, nurse)
+
+    api_query = coordinator.get("/api/v1/patients?search=AMS%00")
+    api_path = coordinator.get("/api/v1/product-units/1%00")
+    page_query = pages.get("/patients?status=&search=%00")
+    escaped = coordinator.get("/api/v1/patients?search=%2500")  # the text "%00": no NUL at all
+
+    assert api_query.status_code == 400
+    assert api_query.json()["detail"] == f"query parameter 'search' {NUL_RULE}"
+    assert api_path.status_code == 400
+    assert api_path.json()["detail"] == f"the path {NUL_RULE}"
+    assert page_query.status_code == 400
+    assert page_query.text.strip() == f"query parameter 'search' {NUL_RULE}"
+    assert escaped.status_code == 200
+
+
+def test_a_form_field_no_database_can_store_is_refused_naming_it(app, session, site):
+    nurse = make_user(session, Role.NURSE, site=site)
+    signed_in = browser(app, session, nurse)
+    anonymous = TestClient(app, follow_redirects=False)
+    throttles = _count(session, LoginThrottle)
+
+    login = anonymous.post("/login", data={"username": "nurse\x00", "password": "x",
+                                           "csrf_token": csrf(anonymous, "/login")})  # fmt: skip
+    logout = signed_in.post("/logout", data={"csrf_token": csrf(signed_in), "note\x00": "x"})
+
+    assert login.status_code == 400
+    assert f"username: {NUL_RULE}" in login.text
+    assert _count(session, LoginThrottle) == throttles  # the sign-in never ran
+    assert logout.status_code == 400
+    assert "note" in logout.text
+    assert NUL_RULE in logout.text
+    assert signed_in.get("/today").status_code == 200  # not signed out: the form never ran
+
+
+def test_a_security_token_outside_ascii_is_refused_not_a_crash(app, session, site):
+    """``secrets.compare_digest`` raises TypeError on text outside ASCII; that was a 500."""
+    nurse = make_user(session, Role.NURSE, site=site)
+    pages = browser(app, session, nurse)
+    anonymous = TestClient(app, follow_redirects=False)
+    anonymous.get("/login")  # the sign-in form's cookie
+
+    form = pages.post("/logout", data={"csrf_token": "é"})
+    login = anonymous.post("/login", data={"username": nurse.username, "password": "x",
+                                           "csrf_token": "é"})  # fmt: skip
+    api = pages.post("/api/v1/auth/logout", headers={b"X-CSRF-Token": "é".encode("latin-1")})
+
+    assert form.status_code == 403
+    assert login.status_code == 403
+    assert api.status_code == 401
+    assert pages.get("/today").status_code == 200  # none of them signed the nurse out
 
 
 # ---------------------------------------------------------------- injection and traversal

@@ -47,6 +47,7 @@ __all__ = [
     "TodayDep",
     "WritingSessionDep",
     "permission_gate",
+    "same_secret",
     "set_session_cookie",
 ]
 
@@ -160,12 +161,23 @@ def _authenticate(request: Request, session: Session, now: datetime) -> User:
         raise NotSignedIn("sign in, or send an API token in the Authorization header")
     user, login = auth.user_for_session(session, cookie, now=now)
     sent = request.headers.get(CSRF_HEADER, "")
-    if request.method not in SAFE_METHODS and not secrets.compare_digest(sent, login.csrf_token):
+    if request.method not in SAFE_METHODS and not same_secret(sent, login.csrf_token):
         raise NotSignedIn(f"the {CSRF_HEADER} header is missing or wrong for this session")
     return user
 
 
 CurrentUser = Annotated[User, Depends(_current_user)]
+
+
+def same_secret(sent: object, expected: str | None) -> bool:
+    """Whether a token sent by the client is the one expected, compared in constant time.
+
+    Compared as UTF-8 bytes: ``secrets.compare_digest`` refuses text outside ASCII with a
+    ``TypeError``, and what a client sends may be any text at all.
+    """
+    if not isinstance(sent, str) or not expected:
+        return False
+    return secrets.compare_digest(sent.encode(errors="replace"), expected.encode())
 
 
 def set_session_cookie(

@@ -129,14 +129,14 @@ def _alscell_error(request: Request, exception: Exception) -> Response:
 
 def _validation_error(request: Request, exception: Exception) -> Response:
     error = cast(RequestValidationError, exception)  # registered for this class only
-    if _wants_page(request):
-        return _html(
-            request, 400, "Bad request", "the request could not be read; go back and try again"
-        )
     found = [
         FieldError(location=_location(e.get("loc", ())), message=e.get("msg", "invalid"))
         for e in error.errors()
     ]
+    if _wants_page(request):
+        listed = "; ".join(f"{e.location}: {e.message}" for e in found)
+        detail = f"the request could not be read ({listed}); go back and try again"
+        return _html(request, 400, "Bad request", detail)
     if any(e.get("type") == "json_invalid" for e in error.errors()):
         return problem(400, "MalformedJson", "the request body is not valid JSON", errors=found)
     listed = "; ".join(f"{e.location}: {e.message}" for e in found)

@@ -2,6 +2,8 @@
 
 - **Body size**: a body larger than ``Settings.max_request_bytes`` is refused with 413 before it is
   read — at once when ``Content-Length`` says so, or as soon as a streamed body passes the limit.
+- **Address**: a path or query parameter holding a NUL character is refused with 400, naming it:
+  no database can store one, and PostgreSQL fails on one even in a look-up.
 - **Content type**: a request that may write (not GET, HEAD, OPTIONS) and carries a body must say
   what it is: JSON under ``/api/``, a form elsewhere; anything else is refused with 415. A
   cross-site form can therefore never reach the JSON API (browsers send JSON only after a CORS
@@ -18,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any, Final
+from urllib.parse import parse_qsl
 
 from starlette.responses import PlainTextResponse
 
@@ -90,7 +93,8 @@ class _BodyGuard:
 
 
 class Hardening:
-    """ASGI middleware: body limit (413), content types (415), security headers on every response."""
+    """ASGI middleware: NUL in the address (400), body limit (413), content types (415), security
+    headers on every response."""
 
     def __init__(self, app: App, *, max_body_bytes: int, docs_path: str) -> None:
         self.app, self.limit, self.docs_path = app, max_body_bytes, docs_path
@@ -110,6 +114,9 @@ class Hardening:
         await self.app(scope, guard.receive, guard.send)
 
     def _refusal(self, scope: Scope) -> tuple[int, str, str] | None:
+        nul = _nul_in_address(scope)
+        if nul is not None:
+            return 400, "BadRequest", f"{nul} must not contain a NUL character (byte 0)"
         headers = dict(scope["headers"])
         length = headers.get(b"content-length")
         if length is not None:
@@ -155,6 +162,20 @@ class Hardening:
             await send(message)
 
         return send_with_headers
+
+
+def _nul_in_address(scope: Scope) -> str | None:
+    """Which part of the address holds a NUL character (None: none does)."""
+    if "\x00" in scope["path"]:
+        return "the path"
+    query: bytes = scope.get("query_string", b"")
+    if b"%00" not in query and b"\x00" not in query:  # the only ways a NUL can be sent
+        return None
+    pairs = parse_qsl(query.decode("latin-1"), keep_blank_values=True)
+    return next(
+        (f"query parameter {name!r}" for name, value in pairs if "\x00" in name + value),
+        "the query",
+    )
 
 
 async def _refuse(

@@ -1,7 +1,8 @@
 """Request and response models shared by the API: strict input, ISO dates, pages.
 
 Request models are strict (``false`` is never a number, ``"3"`` never an int) and refuse unknown
-fields; dates are ``YYYY-MM-DD`` strings and instants ISO 8601 with a time zone.
+fields; dates are ``YYYY-MM-DD`` strings and instants ISO 8601 with a time zone. No text in them may
+hold a NUL character (:func:`unstorable`), which PostgreSQL cannot store.
 """
 
 from __future__ import annotations
@@ -9,9 +10,20 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Any, Generic, TypeVar
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+from pydantic_core import PydanticCustomError
 
-__all__ = ["Instant", "IsoDate", "Page", "ReadModel", "StrictModel", "Text", "action", "lax"]
+__all__ = [
+    "Instant",
+    "IsoDate",
+    "Page",
+    "ReadModel",
+    "StrictModel",
+    "Text",
+    "action",
+    "lax",
+    "unstorable",
+]
 
 T = TypeVar("T")
 
@@ -50,10 +62,35 @@ def lax() -> Any:
     return Field(strict=False)
 
 
+def unstorable(text: str) -> str | None:
+    """Why ``text`` cannot be stored as text (None: it can): PostgreSQL refuses the NUL character,
+    even as a parameter of a look-up. (Half a surrogate pair, from a JSON ``\\ud800``, is refused by
+    Pydantic's own check of every ``str``.)"""
+    return "must not contain a NUL character (byte 0)" if "\x00" in text else None
+
+
+def _unstorable_within(value: Any) -> str | None:
+    if isinstance(value, str):
+        return unstorable(value)
+    if isinstance(value, dict):
+        value = [*value.keys(), *value.values()]
+    if isinstance(value, list | tuple | set | frozenset):
+        return next((rule for item in value if (rule := _unstorable_within(item))), None)
+    return None  # numbers, dates, and nested request models (which check their own fields)
+
+
 class StrictModel(BaseModel):
-    """Base of request bodies: strict types, no unknown fields."""
+    """Base of request bodies: strict types, no unknown fields, only text the databases can store."""
 
     model_config = ConfigDict(strict=True, extra="forbid")
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _storable(cls, value: Any) -> Any:
+        rule = _unstorable_within(value)
+        if rule is not None:
+            raise PydanticCustomError("unstorable_text", rule)
+        return value
 
 
 class ReadModel(BaseModel):

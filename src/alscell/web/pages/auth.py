@@ -16,7 +16,14 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from alscell.errors import NotSignedIn
 from alscell.services import auth
-from alscell.web.deps import COOKIE, NowDep, SessionDep, SettingsDep, set_session_cookie
+from alscell.web.deps import (
+    COOKIE,
+    NowDep,
+    SessionDep,
+    SettingsDep,
+    same_secret,
+    set_session_cookie,
+)
 from alscell.web.pages.common import FormDep, WriterUser, redirect, render
 
 router = APIRouter(include_in_schema=False)
@@ -48,7 +55,7 @@ def login(
     """Sign in; on a mistake the form comes back with the username kept."""
     username, password = str(form.get("username", "")), str(form.get("password", ""))
     target = _safe(str(form.get("next", "/today")))
-    if not _same_token(form.get("csrf_token"), request.cookies.get(LOGIN_CSRF_COOKIE)):
+    if not same_secret(form.get("csrf_token"), request.cookies.get(LOGIN_CSRF_COOKIE)):
         stale = "the sign-in form's security token is missing or stale; sign in again"
         return _login_form(request, settings, status=403, next=target,
                            values={"username": username}, errors={"_form": stale})  # fmt: skip
@@ -72,10 +79,6 @@ def logout(request: Request, user: WriterUser, session: SessionDep, now: NowDep)
     response = redirect("/login", done=f"{user.full_name} signed out")
     response.delete_cookie(COOKIE, path="/")
     return response
-
-
-def _same_token(sent: object, expected: str | None) -> bool:
-    return isinstance(sent, str) and bool(expected) and secrets.compare_digest(sent, str(expected))
 
 
 def _safe(target: str) -> str:

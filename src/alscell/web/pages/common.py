@@ -7,7 +7,6 @@ field and everything the user typed kept.
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -15,6 +14,7 @@ from pathlib import Path
 from typing import Annotated, Any, Final
 
 from fastapi import Depends, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 from starlette.datastructures import FormData
@@ -23,7 +23,8 @@ from alscell.domain.access import Action, Role, allowed
 from alscell.errors import InvalidInput, NotSignedIn, PermissionDenied
 from alscell.services import auth
 from alscell.storage.models import User
-from alscell.web.deps import COOKIE, SAFE_METHODS, NowDep, SessionDep
+from alscell.web.deps import COOKIE, SAFE_METHODS, NowDep, SessionDep, same_secret
+from alscell.web.schemas import unstorable
 
 __all__ = [
     "TEMPLATES",
@@ -82,13 +83,23 @@ PageUser = Annotated[User, Depends(_page_user)]
 
 
 async def _form(request: Request) -> FormData:
-    # async only because Starlette reads the request body asynchronously; nothing else awaits here
-    return await request.form()
+    """The posted form; a field whose name or text no database can store is refused, named (400).
+
+    ``async`` only because Starlette reads the request body asynchronously; nothing else awaits here.
+    """
+    form = await request.form()
+    problems = [
+        {"loc": ("body", name), "msg": rule, "type": "unstorable_text"}
+        for name, value in form.multi_items()
+        if (rule := unstorable(name) or (unstorable(value) if isinstance(value, str) else None))
+    ]
+    if problems:
+        raise RequestValidationError(problems)
+    return form
 
 
 def _writer(request: Request, user: PageUser, form: Annotated[FormData, Depends(_form)]) -> User:
-    sent = form.get("csrf_token")
-    if not isinstance(sent, str) or not secrets.compare_digest(sent, request.state.csrf_token):
+    if not same_secret(form.get("csrf_token"), request.state.csrf_token):
         raise PermissionDenied(
             user.username,
             "submit this form",
