@@ -2,16 +2,17 @@
 
 Every operation is called with generated requests (valid and schema-breaking ones, a bounded number of
 examples each, derandomized) by a physician, a cell-lab user and an administrator, against a real
-migrated database. Checks: no 5xx; status codes, content types and bodies as the document says;
-requests that break the schema are refused. Time is no check here (the benchmarks measure it): each call
-may take up to ``GUARD_SECONDS``, not schemathesis's 10 s default, which a loaded shared machine has
-exceeded on a plain read.
+migrated database, SQLite and PostgreSQL (which refuses more: a NUL character in text, for one).
+Checks: no 5xx; status codes, content types and bodies as the document says; requests that break the
+schema are refused. Time is no check here (the benchmarks measure it): each call may take up to
+``GUARD_SECONDS``, not schemathesis's 10 s default, which a loaded shared machine has exceeded on a
+plain read.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, Final
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -25,10 +26,13 @@ from alscell.services import auth
 from alscell.storage import migrate
 from alscell.storage.session import make_engine, make_session_factory
 from alscell.web.app import create_app
+from tests.conftest import ENGINES, _database_url
 from tests.factories import NOW, make_admin, make_site, make_user
+from tests.figures import scaled
 from tests.server import GUARD_SECONDS
 
-EXAMPLES = 6  # per operation, mode and role: bounded, so the suite stays quick
+EXAMPLES: Final = scaled(6)
+"""Per operation, mode and role: bounded, so the suite stays quick (``make soak`` runs more)."""
 CHECKS = (
     checks.not_a_server_error,
     checks.status_code_conformance,
@@ -38,10 +42,14 @@ CHECKS = (
 )
 
 
-@pytest.fixture(scope="module")
-def api_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[object, dict[Role, str]]]:
-    database = tmp_path_factory.mktemp("schemathesis") / "api.sqlite3"
-    engine = make_engine(f"sqlite:///{database}")
+@pytest.fixture(scope="module", params=ENGINES)
+def api_app(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[object, dict[Role, str]]]:
+    url = _database_url(
+        request.param, request, tmp_path_factory.mktemp("schemathesis"), "alscell_conformance"
+    )
+    engine = make_engine(url)
     migrate.upgrade(engine)
     tokens: dict[Role, str] = {}
     with make_session_factory(engine)() as session:
@@ -54,12 +62,7 @@ def api_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[object, 
             ).secret
     engine.dispose()
     app = create_app(
-        Settings(
-            _env_file=None,
-            database_url=f"sqlite:///{database}",
-            environment="test",
-            cookie_secure=False,
-        )
+        Settings(_env_file=None, database_url=url, environment="test", cookie_secure=False)
     )
     yield app, tokens
     app.state.engine.dispose()
