@@ -78,9 +78,10 @@ PROBLEM_RESPONSES: Final[dict[int | str, dict[str, Any]]] = {
         "description": TITLES[status],
         "content": {"application/problem+json": {}},
     }
-    for status in (400, 401, 403, 404, 409, 422)
+    for status in (400, 401, 403, 404, 409, 413, 415, 422, 503)
 }
-"""Documented on every API route, so the OpenAPI document lists every failure a client can see."""
+"""Documented on every API route, so the OpenAPI document lists every failure a client can see
+(413 and 415 come from :mod:`web.hardening` before any route runs, 503 from a busy database)."""
 
 
 def status_of(error: errors.AlscellError) -> int:

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query
 
 from alscell.domain.access import Action
 from alscell.services import audit
+from alscell.services.records import MAX_ID
 from alscell.web.deps import CurrentUser, PageDep, SessionDep
 from alscell.web.schemas import Page, ReadModel, action
 
@@ -53,7 +54,9 @@ def list_audit_events(
     user: CurrentUser, session: SessionDep, page: PageDep,
     entity_type: Annotated[str | None, Query(max_length=80, description="A table, e.g. patients.")] = None,
     entity_id: Annotated[str | None, Query(max_length=80, description="A record's key.")] = None,
-    actor_id: Annotated[int | None, Query(description="Events by this user only.")] = None,
+    actor_id: Annotated[
+        int | None, Query(ge=1, le=MAX_ID, description="Events by this user only.")
+    ] = None,
 ) -> Page[AuditEventRead]:  # fmt: skip
     """Audit events, newest first."""
     rows, total = audit.list_audit_events(session, by=user, entity_type=entity_type, entity_id=entity_id,
