@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 import numpy as np
@@ -33,7 +33,14 @@ def test_the_sample_has_no_problem():
     [
         ("patients", {"birth_year": 1899}, "patients #1 column birth_year: must be a year between 1900 and 2100"),
         ("patients", {"status": "cured"}, "patients #1 column status: must be one of"),
-        ("diagnoses", {"diagnosis_on": date(2025, 3, 9)}, "diagnoses #1 column diagnosis_on: must not be before onset_on"),
+        ("diagnoses", {"diagnosis_on": date(2025, 3, 9)}, "diagnoses #1 column diagnosis_on: 2025-03-09 is before symptom onset (2025-03-10)"),
+        # the rules of a registration and a diagnosis entered at the clinic (domain/registration.py)
+        ("patients", {"study_code": "../p1"}, "patients #1 column study_code: must be 3-40 capital letters, digits or hyphens, got '../p1'"),
+        ("patients", {"sex": "M"}, "patients #1 column sex: must be female, male, other or unknown, got 'M'"),
+        ("identities", {"given_name": " "}, "identities #1 column given_name: must not be empty"),
+        ("diagnoses", {"onset_site": "arm"}, "diagnoses #1 column onset_site: must be one of bulbar, spinal, respiratory, generalized, got 'arm'"),
+        ("diagnoses", {"el_escorial": "likely"}, "diagnoses #1 column el_escorial: must be one of definite, probable"),
+        ("diagnoses", {"awaji": "sure"}, "diagnoses #1 column awaji: must be one of definite, probable"),
         ("vital_capacities", {"percent_predicted": 200.5}, "vital_capacities #1 column percent_predicted: must be between 0 and 200"),
         ("weights", {"weight_kg": 0.0}, "weights #1 column weight_kg: must be above 0 and at most 400"),
         ("product_units", {"cells": 0.0}, "product_units #1 column cells: must be above 0"),
@@ -67,6 +74,29 @@ def test_each_rule_is_named_at_its_record_and_column(table, changes, expected):
     assert any(problem.startswith(expected) for problem in problems), problems
 
 
+def test_birth_and_diagnosis_after_today_are_problems_when_today_is_given():
+    sample = sample_dataset()
+    identity, diagnosis = sample.identities[0], sample.diagnoses[0]
+    today = max(identity.birth_on, diagnosis.diagnosis_on)
+    tomorrow = today + timedelta(days=1)
+    future = dataclasses.replace(
+        sample,
+        identities=(dataclasses.replace(identity, birth_on=tomorrow), *sample.identities[1:]),
+        diagnoses=(dataclasses.replace(diagnosis, diagnosis_on=tomorrow), *sample.diagnoses[1:]),
+    )
+
+    found = {
+        (p.location.rsplit(" ", 1)[-1], p.message) for p in dataset_problems(future, today=today)
+    }
+
+    assert found == {
+        ("birth_on", f"{tomorrow} is in the future"),
+        ("diagnosis_on", f"{tomorrow} is in the future"),
+    }
+    assert dataset_problems(future) == []  # without today, no date is in the future
+    assert dataset_problems(sample, today=today) == []
+
+
 def test_a_record_without_origin_is_named_by_its_table_and_key():
     sample = sample_dataset()
     weight = WeightRecord(study_code="P-0001", measured_on=date(2026, 1, 7), weight_kg=500.0)
@@ -78,7 +108,7 @@ def test_a_record_without_origin_is_named_by_its_table_and_key():
 
 def test_require_valid_raises_with_every_problem():
     dataset = ClinicalDataset(
-        patients=(PatientRecord(study_code="A", site_code="S", status="x", birth_year=3000),)
+        patients=(PatientRecord(study_code="P-A", site_code="S", status="x", birth_year=3000),)
     )
     with pytest.raises(InvalidImport) as caught:
         dataset.require_valid(source="test")
@@ -86,7 +116,7 @@ def test_require_valid_raises_with_every_problem():
 
 
 def test_tables_are_built_by_name_and_type():
-    patient = PatientRecord(study_code="A", site_code="S", status="referred")
+    patient = PatientRecord(study_code="P-A", site_code="S", status="referred")
     assert ClinicalDataset.from_tables({"patients": [patient]}).patients == (patient,)
     with pytest.raises(ValueError, match="no table 'patient'"):
         ClinicalDataset.from_tables({"patient": [patient]})
@@ -106,21 +136,21 @@ def test_a_rating_of_plain_ints_or_of_other_whole_numbers_is_accepted():
 
 
 def test_each_record_with_a_duplicate_key_is_named():
-    one = PatientRecord(study_code="A", site_code="S", status="referred", origin="row 2")
-    again = PatientRecord(study_code="A", site_code="S", status="died", origin="row 3")
-    other = PatientRecord(study_code="B", site_code="S", status="referred", origin="row 4")
+    one = PatientRecord(study_code="P-A", site_code="S", status="referred", origin="row 2")
+    again = PatientRecord(study_code="P-A", site_code="S", status="died", origin="row 3")
+    other = PatientRecord(study_code="P-B", site_code="S", status="referred", origin="row 4")
 
     problems = dataset_problems(ClinicalDataset(patients=(one, again, other)))
 
     assert [str(problem) for problem in problems] == [
-        "row 2 column study_code: duplicate patients record for ('A',)",
-        "row 3 column study_code: duplicate patients record for ('A',)",
+        "row 2 column study_code: duplicate patients record for ('P-A',)",
+        "row 3 column study_code: duplicate patients record for ('P-A',)",
     ]
 
 
 def test_counts_sorted_and_a_valid_set():
-    later = PatientRecord(study_code="B", site_code="S", status="referred")
-    earlier = PatientRecord(study_code="A", site_code="S", status="referred")
+    later = PatientRecord(study_code="P-B", site_code="S", status="referred")
+    earlier = PatientRecord(study_code="P-A", site_code="S", status="referred")
     dataset = ClinicalDataset(patients=(later, earlier))
 
     assert dataset.counts()["patients"] == 2

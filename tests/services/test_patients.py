@@ -174,7 +174,7 @@ def test_every_diagnosis_problem_is_listed(session):
     assert {p.location for p in caught.value.problems} == {
         "onset_site",
         "diagnosis_on",
-        "revised_el_escorial",
+        "el_escorial",  # the field's name, not the diagnostic system's
         "awaji",
     }
     assert count(session, Diagnosis) == 0

@@ -24,6 +24,7 @@ from alscell.cli.console import make_console, reported_errors
 from alscell.config import load_settings
 from alscell.domain.stats import synthetic as syn
 from alscell.errors import InvalidInput, Problem
+from alscell.interop.csv.transfer import CRLF
 from alscell.interop.proact import PROACT_TABLES
 from alscell.storage.comparator_files import natural_history_from
 
@@ -98,7 +99,7 @@ def write_tables(
     counts = dict.fromkeys((path for path, _ in targets), 0)
     with ExitStack() as stack:
         writers = [
-            (path, table, csv.writer(stack.enter_context(_atomic(path)), lineterminator="\n"))
+            (path, table, csv.writer(stack.enter_context(_atomic(path)), lineterminator=CRLF))
             for path, table in targets
         ]
         for _, table, writer in writers:

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field, fields, replace
 from datetime import date, datetime
 from typing import Any, ClassVar, Final
 
-from alscell.domain import alsfrs
+from alscell.domain import alsfrs, registration
 from alscell.domain.adverse_events import Causality
 from alscell.domain.dosing import TestResult
 from alscell.domain.lifecycle import PatientStatus
@@ -477,13 +477,18 @@ def _sort_key(record: Record) -> tuple[tuple[bool, str], ...]:
 # ---------------------------------------------------------------- checks
 
 
-def dataset_problems(dataset: ClinicalDataset) -> list[Problem]:
-    """Every problem of a data set: duplicate keys, dangling references, values out of range."""
+def dataset_problems(dataset: ClinicalDataset, *, today: date | None = None) -> list[Problem]:
+    """Every problem of a data set: duplicate keys, dangling references, values out of range, and the
+    rules a registration and a diagnosis obey however they are entered (:mod:`registration`).
+
+    With ``today``, birth and diagnosis dates after it are problems too.
+    """
     problems: list[Problem] = []
     for kind in RECORD_TYPES:
         problems.extend(_duplicates(dataset.table(kind.TABLE)))
     problems.extend(_references(dataset))
     problems.extend(_values(dataset))
+    problems.extend(_registration_problems(dataset, today))
     return problems
 
 
@@ -568,9 +573,6 @@ def _values(dataset: ClinicalDataset) -> Iterator[Problem]:
         if patient.birth_year is not None and not 1900 <= patient.birth_year <= 2100:
             yield Problem(patient.where("birth_year"), "must be a year between 1900 and 2100")
     yield from _program_problems(dataset)
-    for diagnosis in dataset.diagnoses:
-        if diagnosis.diagnosis_on < diagnosis.onset_on:
-            yield Problem(diagnosis.where("diagnosis_on"), "must not be before onset_on")
     for rating in dataset.alsfrs_ratings:
         yield from _rating_problems(rating)
     for event in dataset.adverse_events:
@@ -582,6 +584,33 @@ def _values(dataset: ClinicalDataset) -> Iterator[Problem]:
     for record in scheduled:
         yield from _member(record, "kind", record.kind, kinds)
     yield from _measurement_problems(dataset)
+
+
+def _registration_problems(dataset: ClinicalDataset, today: date | None) -> Iterator[Problem]:
+    """The rules of :mod:`registration`, each problem placed at its record's row and column."""
+    found: list[tuple[Record, list[Problem]]] = []
+    for patient in dataset.patients:
+        found.append((patient, registration.patient_problems(study_code=patient.study_code,
+                                                             sex=patient.sex)))  # fmt: skip
+    for identity in dataset.identities:
+        problems = registration.identity_problems(
+            given_name=identity.given_name, family_name=identity.family_name
+        )
+        if today is not None:
+            problems += registration.future_problems(today, birth_on=identity.birth_on)
+        found.append((identity, problems))
+    for diagnosis in dataset.diagnoses:
+        problems = registration.diagnosis_problems(
+            onset_site=diagnosis.onset_site, onset_on=diagnosis.onset_on,
+            diagnosis_on=diagnosis.diagnosis_on, el_escorial=diagnosis.el_escorial,
+            awaji=diagnosis.awaji,
+        )  # fmt: skip
+        if today is not None:
+            problems += registration.future_problems(today, diagnosis_on=diagnosis.diagnosis_on)
+        found.append((diagnosis, problems))
+    for record, problems in found:
+        for problem in problems:
+            yield Problem(record.where(problem.location), problem.message)
 
 
 def _program_problems(dataset: ClinicalDataset) -> Iterator[Problem]:

@@ -82,7 +82,7 @@ def import_dataset(
 ) -> ImportSummary:
     """Add the data set's patients and products, all or nothing (see the module docstring)."""
     access.require(by, Action.IMPORT_RECORDS, resource="clinical records")
-    problems = ds.dataset_problems(dataset) + list(_column_problems(dataset))
+    problems = ds.dataset_problems(dataset, today=now.date()) + list(_column_problems(dataset))
     problems += _database_problems(session, dataset)
     if not problems:  # the calendars are planned from records already known to be sound
         problems += _calendar_problems(session, dataset)

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import date, datetime
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from alscell.domain import registration
 from alscell.domain.access import Action
-from alscell.domain.eligibility import CATEGORIES, DiagnosticSystem
 from alscell.domain.lifecycle import PatientStatus, check_transition
 from alscell.errors import Conflict, InvalidInput, NotFound, Problem
 from alscell.services import access
@@ -32,8 +31,7 @@ __all__ = [
     "register_patient",
 ]
 
-_STUDY_CODE = re.compile(r"[A-Z0-9][A-Z0-9-]{2,39}")
-ONSET_SITES = ("bulbar", "spinal", "respiratory", "generalized")
+ONSET_SITES = registration.ONSET_SITES
 CLOSING = (
     PatientStatus.WITHDRAWN,
     PatientStatus.LOST_TO_FOLLOW_UP,
@@ -57,20 +55,11 @@ def register_patient(
 ) -> Patient:  # fmt: skip
     """Register a referred patient: a study code that never changes, identifying data kept apart."""
     access.require(by, Action.REGISTER_PATIENT, site_id=site_id, resource="a patient")
-    problems = []
-    if not _STUDY_CODE.fullmatch(study_code):
-        problems.append(
-            Problem(
-                "study_code", f"must be 3-40 capital letters, digits or hyphens, got {study_code!r}"
-            )
-        )
-    for field, value in (("given_name", given_name), ("family_name", family_name)):
-        if not value.strip():
-            problems.append(Problem(field, "must not be empty"))
-    if birth_on > now.date():
-        problems.append(Problem("birth_on", f"{birth_on} is in the future"))
-    if sex not in (None, "female", "male", "other", "unknown"):
-        problems.append(Problem("sex", f"must be female, male, other or unknown, got {sex!r}"))
+    problems = [
+        *registration.patient_problems(study_code=study_code, sex=sex),
+        *registration.identity_problems(given_name=given_name, family_name=family_name),
+        *registration.future_problems(now.date(), birth_on=birth_on),
+    ]
     if problems:
         raise InvalidInput(problems, subject="patient")
     if exists(session, sa.select(Patient).where(Patient.study_code == study_code)):
@@ -101,32 +90,13 @@ class DiagnosisInput:
     ftd: bool = False
 
     def problems(self) -> list[Problem]:
-        found = []
-        if self.onset_site not in ONSET_SITES:
-            found.append(
-                Problem(
-                    "onset_site",
-                    f"must be one of {', '.join(ONSET_SITES)}, got {self.onset_site!r}",
-                )
-            )
-        if self.diagnosis_on < self.onset_on:
-            found.append(
-                Problem(
-                    "diagnosis_on", f"{self.diagnosis_on} is before symptom onset ({self.onset_on})"
-                )
-            )
-        for system, value in (
-            (DiagnosticSystem.REVISED_EL_ESCORIAL, self.el_escorial),
-            (DiagnosticSystem.AWAJI, self.awaji),
-        ):
-            if value is not None and value not in CATEGORIES[system]:
-                found.append(
-                    Problem(
-                        system.value,
-                        f"must be one of {', '.join(CATEGORIES[system])}, got {value!r}",
-                    )
-                )
-        return found
+        return registration.diagnosis_problems(
+            onset_site=self.onset_site,
+            onset_on=self.onset_on,
+            diagnosis_on=self.diagnosis_on,
+            el_escorial=self.el_escorial,
+            awaji=self.awaji,
+        )
 
 
 def record_diagnosis(
@@ -142,8 +112,7 @@ def record_diagnosis(
         resource=f"patient {patient.study_code}",
     )
     problems = diagnosis.problems()
-    if diagnosis.diagnosis_on > now.date():
-        problems.append(Problem("diagnosis_on", f"{diagnosis.diagnosis_on} is in the future"))
+    problems += registration.future_problems(now.date(), diagnosis_on=diagnosis.diagnosis_on)
     if problems:
         raise InvalidInput(problems, subject="diagnosis")
     fields = {name: getattr(diagnosis, name) for name in DiagnosisInput.__dataclass_fields__}

@@ -10,7 +10,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from alscell.domain.dataset import ClinicalDataset, PatientRecord, VitalCapacityRecord, WeightRecord
+from alscell.domain.dataset import (
+    ClinicalDataset,
+    IdentityRecord,
+    PatientRecord,
+    VitalCapacityRecord,
+    WeightRecord,
+)
+from alscell.domain.registration import SEXES
 from alscell.errors import InvalidImport, InvalidInput
 from alscell.interop.csv import read_csv_dir, write_csv_dir
 from alscell.interop.csv.mapping import from_cells, row_parser
@@ -178,18 +185,25 @@ texts = st.text(st.characters(codec="utf-8"), min_size=1, max_size=30)
 
 @given(
     code=st.from_regex(r"[A-Z][A-Z0-9-]{2,12}", fullmatch=True),
-    sex=st.none() | texts,
+    name=texts.filter(str.strip),  # a blank name is refused
+    mrn=st.none() | texts,
+    sex=st.none() | st.sampled_from(SEXES),
     percent=st.floats(0, 200, allow_nan=False),
     year=st.none() | st.integers(1900, 2100),
     on=st.dates(date(1990, 1, 1), date(2100, 1, 1)),
 )
 def test_any_text_number_and_date_comes_back_exactly(
-    tmp_path_factory, code, sex, percent, year, on
+    tmp_path_factory, code, name, mrn, sex, percent, year, on
 ):
     dataset = ClinicalDataset(
         patients=(
             PatientRecord(
                 study_code=code, site_code="S", status="referred", sex=sex, birth_year=year
+            ),
+        ),
+        identities=(
+            IdentityRecord(
+                study_code=code, given_name=name, family_name="Doe", birth_on=on, mrn=mrn
             ),
         ),
         vital_capacities=(
@@ -199,6 +213,20 @@ def test_any_text_number_and_date_comes_back_exactly(
     folder = tmp_path_factory.mktemp("prop") / "out"
     write_csv_dir(dataset, folder)
     assert read_csv_dir(folder) == dataset
+
+
+@pytest.mark.parametrize("inside", ["\r", "\n", "\r\n", "\x0b", "\x85", "\u2028", '"', ","])
+def test_a_cell_holding_a_line_break_or_a_quote_is_one_cell(tmp_path, inside):
+    """A lone carriage return was written bare (rows ended in LF, which alone made the writer quote)
+    and read back as two short rows: found by the round trip above."""
+    dataset = ClinicalDataset(
+        patients=(PatientRecord(study_code="AMS-001", site_code="S", status="referred"),),
+        identities=(IdentityRecord(study_code="AMS-001", given_name=f"An{inside}na",
+                                   family_name="Doe", birth_on=date(1960, 1, 1)),),
+    )  # fmt: skip
+    write_csv_dir(dataset, tmp_path / "out")
+
+    assert read_csv_dir(tmp_path / "out") == dataset
 
 
 def test_each_row_of_a_file_reads_alike_whatever_the_column_order_and_repeats():

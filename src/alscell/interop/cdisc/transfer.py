@@ -30,6 +30,7 @@ from alscell.interop.cdisc.domains import DOMAINS, Dataset
 from alscell.interop.cdisc.odm import to_odm
 from alscell.interop.cdisc.sdtm import to_sdtm
 from alscell.interop.cdisc.tabulation import Row, Value, format_number
+from alscell.interop.csv.transfer import CRLF
 
 __all__ = ["INDEX_FILE", "write_odm", "write_sdtm"]
 
@@ -123,7 +124,7 @@ def _write_tables(folder: Path, tables: Mapping[str, list[Row]], *, xpt: bool) -
         for name, rows in tables.items()
     ]  # fmt: skip
     with (folder / INDEX_FILE).open("w", encoding="utf-8", newline="") as stream:
-        writer = csv.writer(stream, lineterminator="\n")
+        writer = csv.writer(stream, lineterminator=CRLF)
         writer.writerow(_INDEX_HEADER)
         writer.writerows(index)
     return [*names, INDEX_FILE]
@@ -139,7 +140,7 @@ def _cell(value: Value) -> str:
 
 def _write_csv(path: Path, spec: Dataset, rows: Sequence[Row]) -> None:
     with path.open("w", encoding="utf-8", newline="") as stream:
-        writer = csv.writer(stream, lineterminator="\n")
+        writer = csv.writer(stream, lineterminator=CRLF)
         writer.writerow(spec.names)
         writer.writerows([_cell(row[name]) for name in spec.names] for row in rows)
 

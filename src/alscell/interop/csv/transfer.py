@@ -27,7 +27,12 @@ from alscell.domain.dataset import (
 from alscell.errors import InvalidImport, InvalidInput, Problem
 from alscell.interop.csv.mapping import RowParser, column_types, row_parser, to_cells
 
-__all__ = ["read_csv_dir", "write_csv_dir"]
+__all__ = ["CRLF", "read_csv_dir", "write_csv_dir"]
+
+CRLF: Final = "\r\n"
+"""Rows end in CR LF, as RFC 4180 says. Python's writer quotes a cell holding a character of the row
+ending, so a cell with a lone carriage return is quoted only when CR is part of it: with LF endings
+such a cell was written bare, and read back as two rows."""
 
 KINDS: Final = {kind.TABLE: kind for kind in RECORD_TYPES}
 MAX_PROBLEMS: Final = 500
@@ -48,7 +53,7 @@ def write_csv_dir(dataset: ClinicalDataset, out: Path) -> list[Path]:
         path = out / f"{kind.TABLE}.csv"
         temporary = path.with_suffix(".csv.partial")
         with temporary.open("w", encoding="utf-8", newline="") as handle:
-            writer = csv.writer(handle, lineterminator="\n")
+            writer = csv.writer(handle, lineterminator=CRLF)
             writer.writerow(record_fields(kind))
             writer.writerows(to_cells(record) for record in records)
         temporary.replace(path)
