@@ -1,8 +1,9 @@
 """What a patient's registration, identity and diagnosis must satisfy, wherever they come from.
 
 A coordinator registering a referral, the API, and an import of another installation's records all
-apply these same rules (DESIGN.md "Quality bars": importers behave as the clinic's own forms do). Each
-function returns every problem it finds, located by field name; callers add where the record came from.
+apply these same rules (DESIGN.md, architecture: the pages, the API, the CLI and the importers behave
+identically). Each function returns every problem it finds, located by field name; callers add where
+the record came from.
 
 Dates after today are refused by :func:`future_problems`, with today given by the caller (the domain
 reads no clock).
@@ -33,7 +34,7 @@ of exports and never changes, so it is safe as a file name by construction."""
 
 SEXES: Final = ("female", "male", "other", "unknown")
 ONSET_SITES: Final = ("bulbar", "spinal", "respiratory", "generalized")
-"""Region of first weakness (clinical.md §8; ENCALS distinguishes bulbar from the rest, §5.4)."""
+"""Region of first weakness (ENCALS counts bulbar onset as a predictor, clinical.md §5)."""
 
 
 def patient_problems(*, study_code: str, sex: str | None) -> list[Problem]:
