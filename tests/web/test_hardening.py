@@ -197,7 +197,7 @@ def test_malformed_or_misshapen_json_is_refused_with_a_reason(session, site, cal
     assert _count(session, Patient) == before
 
 
-# ---------------------------------------------------------------- text no database can store
+# ---------------------------------------------------------------- text PostgreSQL cannot store
 # PostgreSQL refuses a NUL character in text, even as a look-up parameter, and neither database can
 # encode half of a surrogate pair (JSON's "\ud800"). Found by the stateful API run on PostgreSQL: a
 # sign-in with the username "\u0000" was a 500.
@@ -216,7 +216,7 @@ SURROGATE_RULE = "Input should be a valid string, unable to parse raw data as a 
         ("/api/v1/patients", "family_name", "\\udfff", SURROGATE_RULE),
     ],
 )
-def test_the_api_refuses_text_no_database_can_store_naming_the_field(
+def test_the_api_refuses_text_postgresql_cannot_store_naming_the_field(
     session, site, caller, path, field, escaped, rule
 ):
     valid = {**PATIENT, "site_id": site.id} if path.endswith("patients") else {"password": "x"}
@@ -284,7 +284,7 @@ def test_a_nul_in_the_address_is_refused_naming_where(session, site, caller, app
     assert escaped.status_code == 200
 
 
-def test_a_form_field_no_database_can_store_is_refused_naming_it(app, session, site):
+def test_a_form_field_postgresql_cannot_store_is_refused_naming_it(app, session, site):
     nurse = make_user(session, Role.NURSE, site=site)
     signed_in = browser(app, session, nurse)
     anonymous = TestClient(app, follow_redirects=False)

@@ -3,7 +3,7 @@
 - **Body size**: a body larger than ``Settings.max_request_bytes`` is refused with 413 before it is
   read — at once when ``Content-Length`` says so, or as soon as a streamed body passes the limit.
 - **Address**: a path or query parameter holding a NUL character is refused with 400, naming it:
-  no database can store one, and PostgreSQL fails on one even in a look-up.
+  PostgreSQL cannot store one in text, and fails on one even in a look-up.
 - **Content type**: a request that may write (not GET, HEAD, OPTIONS) and carries a body must say
   what it is: JSON under ``/api/``, a form elsewhere; anything else is refused with 415. A
   cross-site form can therefore never reach the JSON API (browsers send JSON only after a CORS

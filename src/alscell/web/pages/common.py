@@ -83,7 +83,7 @@ PageUser = Annotated[User, Depends(_page_user)]
 
 
 async def _form(request: Request) -> FormData:
-    """The posted form; a field whose name or text no database can store is refused, named (400).
+    """The posted form; a field whose name or text PostgreSQL cannot store is refused, named (400).
 
     ``async`` only because Starlette reads the request body asynchronously; nothing else awaits here.
     """
