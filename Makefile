@@ -48,7 +48,7 @@ bench: $(STAMP) report-packages  ## benchmarks as ratios against references in t
 SOAK ?= 10
 soak: $(STAMP) system-packages  ## the reliability and security tests at SOAK (10) times their size: crashes, load, hostile input
 	ALSCELL_SOAK=$(SOAK) $(BIN)/pytest --e2e -p no:cacheprovider tests/reliability tests/web/test_api_stateful.py \
-		tests/web/test_openapi_conformance.py \
+		tests/web/test_openapi_conformance.py tests/web/test_hostile_forms.py \
 		tests/web/test_hardening.py tests/web/test_sessions.py tests/e2e/test_xss.py $(PYTEST_ARGS)
 
 format: $(STAMP)  ## fix lint and formatting where the tools can

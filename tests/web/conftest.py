@@ -24,6 +24,7 @@ from alscell.storage.models import Site, User
 from alscell.web import deps
 from alscell.web.app import create_app
 from tests.factories import NOW, make_site, make_user
+from tests.services.scenario import clinic, enrolled_in_treatment, released_units
 
 TODAY = NOW.date()
 
@@ -82,6 +83,17 @@ def caller(app: FastAPI, session: Session) -> Callable[..., Caller]:
         return Caller(app, user, issued.secret)
 
     return make
+
+
+@pytest.fixture
+def seeded(session: Session) -> dict[Role, User]:
+    """A clinic with a patient in treatment and released cell units, by the users of four roles:
+    forms of every kind to find."""
+    c = clinic(session)
+    enrolled_in_treatment(c)
+    released_units(c)
+    return {Role.PHYSICIAN: c.physician, Role.CELL_LAB: c.lab, Role.COORDINATOR: c.coordinator,
+            Role.ADMIN: c.admin}  # fmt: skip
 
 
 @pytest.fixture

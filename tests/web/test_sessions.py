@@ -12,8 +12,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import timedelta
-from html.parser import HTMLParser
-from urllib.parse import urlsplit
 
 import pytest
 import sqlalchemy as sa
@@ -24,79 +22,18 @@ from sqlalchemy.orm import Session
 from alscell.config import Settings
 from alscell.domain.access import Role
 from alscell.services import auth
-from alscell.storage.models import AuditEvent, LoginSession, User
+from alscell.storage.models import AuditEvent, LoginSession
 from alscell.web.app import create_app
 from alscell.web.deps import COOKIE
 from alscell.web.pages.auth import LOGIN_CSRF_COOKIE
 from alscell.web.pages.common import _writer
 from tests.factories import NOW, make_user
-from tests.services.scenario import clinic, enrolled_in_treatment, released_units
 from tests.web.conftest import set_clock
-from tests.web.pages import PASSWORD, browser, csrf, page_routes
-
-MAX_PAGES = 60
-"""Pages crawled per role: bounded, so the test stays quick (every page kind is within reach)."""
-SKIPPED = (".pdf", "/logout", "/static/")
-
-
-class _Page(HTMLParser):
-    """The links and the posting forms of one page (action, and every named field with its value)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.links: list[str] = []
-        self.forms: list[tuple[str, dict[str, str]]] = []
-        self._form: dict[str, str] | None = None
-        self._action = ""
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        found = {name: value or "" for name, value in attrs}
-        if tag == "a" and found.get("href", "").startswith("/"):
-            self.links.append(found["href"])
-        elif tag == "form" and found.get("method", "get").lower() == "post":
-            self._form, self._action = {}, found.get("action", "")
-        elif self._form is not None and tag in ("input", "select", "textarea") and "name" in found:
-            unchecked = found.get("type") in ("checkbox", "radio") and "checked" not in found
-            if not unchecked:
-                self._form.setdefault(found["name"], found.get("value", ""))
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag == "form" and self._form is not None:
-            self.forms.append((self._action, self._form))
-            self._form = None
-
-
-def _crawl(client: TestClient) -> tuple[int, dict[str, dict[str, str]]]:
-    """Pages visited, and each posting form by its action (the first seen)."""
-    queue, seen, forms = ["/today"], set[str](), dict[str, dict[str, str]]()
-    while queue and len(seen) < MAX_PAGES:
-        path = queue.pop(0)
-        if path in seen or any(part in path for part in SKIPPED):
-            continue
-        seen.add(path)
-        response = client.get(path)
-        if response.status_code != 200 or "text/html" not in response.headers["content-type"]:
-            continue
-        page = _Page()
-        page.feed(response.text)
-        for action, fields in page.forms:
-            forms.setdefault(urlsplit(action).path or path, fields)
-        queue += [urlsplit(link).path for link in page.links]
-    return len(seen), forms
+from tests.web.pages import PASSWORD, browser, crawl, csrf, page_routes
 
 
 def _writes(session: Session) -> int:
     return int(session.execute(sa.select(sa.func.count()).select_from(AuditEvent)).scalar_one())
-
-
-@pytest.fixture
-def seeded(session: Session) -> dict[Role, User]:
-    """A clinic with a patient in treatment and released cell units: forms of every kind to find."""
-    c = clinic(session)
-    enrolled_in_treatment(c)
-    released_units(c)
-    return {Role.PHYSICIAN: c.physician, Role.CELL_LAB: c.lab, Role.COORDINATOR: c.coordinator,
-            Role.ADMIN: c.admin}  # fmt: skip
 
 
 def test_every_form_carries_and_needs_the_csrf_token(app, session, seeded, figures):
@@ -104,7 +41,7 @@ def test_every_form_carries_and_needs_the_csrf_token(app, session, seeded, figur
     for user in seeded.values():
         client = browser(app, session, user)
         token = csrf(client)
-        visited, forms = _crawl(client)
+        visited, forms = crawl(client)
         pages += visited
         for action, fields in forms.items():
             if action in checked or action == "/logout":
