@@ -378,8 +378,34 @@ def test_python_object_tags_are_not_constructed():
     text = edited("title: Two", "title: !!python/object/apply:os.getcwd []\nsource: Two")
 
     assert problems_of(text) == {
-        "test.yaml, line 3, column 8": "could not determine a constructor for the tag "
-        "'tag:yaml.org,2002:python/object/apply:os.getcwd'"
+        "test.yaml, line 3, column 8": "tags (!!python/object/apply:os.getcwd) are not allowed "
+        "here: write the plain value"
+    }
+
+
+@pytest.mark.parametrize(
+    ("value", "tag"),
+    [("!!float x", "!!float"), ("!!int x", "!!int"), ("!!bool maybe", "!!bool"),
+     ("!!timestamp x", "!!timestamp"), ("!!str [1]", "!!str"), ("!local x", "!local")],
+)  # fmt: skip
+def test_an_explicit_tag_is_refused_at_its_place_not_a_crash(value, tag):
+    """PyYAML's own constructors fail on these with ValueError, KeyError or AttributeError: a 500 on
+    the protocol page before (found by the hostile-forms run)."""
+    text = edited("title: Two", f"title: {value}\nsource: Two")
+
+    assert problems_of(text) == {
+        "test.yaml, line 3, column 8": f"tags ({tag}) are not allowed here: write the plain value"
+    }
+
+
+@pytest.mark.parametrize(
+    ("value", "rule"),
+    [("2026-02-30", "day is out of range for month"), ("2026-13-01", "month must be in 1..12"),
+     ("2026-01-05 24:00:00", "hour must be in 0..23")],
+)  # fmt: skip
+def test_a_date_that_does_not_exist_is_refused_at_its_place(value, rule):
+    assert problems_of(edited("title: Two", f"title: {value}\nsource: Two")) == {
+        "test.yaml, line 3, column 8": f"{value} is not a real date or time ({rule})"
     }
 
 

@@ -1,8 +1,9 @@
 """Strict YAML for the files people write by hand: protocols and natural-history models.
 
 YAML is read safely; a key written twice in one mapping is refused (a silent overwrite of a dose or an
-interval would be dangerous), as are aliases (a few nested ones expand into gigabytes) and keys that are
-lists or mappings. Problems come back as :class:`~alscell.errors.InvalidInput` with line and column.
+interval would be dangerous), as are aliases (a few nested ones expand into gigabytes), explicit tags
+(``!!float x`` fails inside PyYAML, with no place), dates that do not exist (``2026-02-30``) and keys that
+are lists or mappings. Problems come back as :class:`~alscell.errors.InvalidInput` with line and column.
 """
 
 from __future__ import annotations
@@ -23,8 +24,8 @@ composer recurses once per level (thousands of ``[`` would exhaust Python's stac
 
 
 class _StrictLoader(yaml.SafeLoader):
-    """A safe loader that refuses aliases, deep nesting, keys that are not plain values, and repeated
-    keys."""
+    """A safe loader that refuses aliases, tags, deep nesting, keys that are not plain values, and
+    repeated keys."""
 
     depth = 0
 
@@ -33,6 +34,11 @@ class _StrictLoader(yaml.SafeLoader):
             mark = self.peek_event().start_mark  # type: ignore[no-untyped-call]
             problem = "aliases (*name) are not allowed here"
             raise yaml.composer.ComposerError(None, None, problem, mark)
+        event = self.peek_event()  # type: ignore[no-untyped-call]
+        if getattr(event, "tag", None) not in (None, "!"):
+            tag = event.tag.replace("tag:yaml.org,2002:", "!!")
+            problem = f"tags ({tag}) are not allowed here: write the plain value"
+            raise yaml.composer.ComposerError(None, None, problem, event.start_mark)
         if self.depth >= MAX_DEPTH:
             mark = self.peek_event().start_mark  # type: ignore[no-untyped-call]
             problem = f"lists and mappings nest deeper than {MAX_DEPTH} levels here"
@@ -75,10 +81,21 @@ def _bounded_int(loader: _StrictLoader, node: yaml.ScalarNode) -> Any:
     return value
 
 
+def _real_timestamp(loader: _StrictLoader, node: yaml.ScalarNode) -> Any:
+    """A date or time YAML recognises by its form (``2026-02-30``) that is not a real one is a
+    problem at its place, not a crash."""
+    try:
+        return loader.construct_yaml_timestamp(node)
+    except (ValueError, OverflowError) as error:
+        problem = f"{node.value} is not a real date or time ({error})"
+        raise yaml.constructor.ConstructorError(None, None, problem, node.start_mark) from error
+
+
 _StrictLoader.add_constructor(
     yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping_without_duplicates
 )
 _StrictLoader.add_constructor("tag:yaml.org,2002:int", _bounded_int)
+_StrictLoader.add_constructor("tag:yaml.org,2002:timestamp", _real_timestamp)
 
 
 def parse_yaml(text: str, *, source: str, subject: str) -> object:

@@ -196,3 +196,25 @@ def test_a_short_dictionary_row_is_named_and_later_rows_keep_their_numbers(
         "data_dictionary.csv row 5 column Variable / Field Name: 'Pt Sex' must be lower-case "
         "letters, digits and underscores, starting with a letter",
     ]
+
+
+def test_an_explicit_tag_in_the_mapping_is_refused_at_its_place(export: list[Path]) -> None:
+    """PyYAML's constructors failed inside on ``!!bool maybe`` (KeyError) or an impossible date
+    (ValueError), with no place; a mapping never needs a tag, and holds dates only as text."""
+    mapping = next(path for path in export if path.suffix == ".yaml")
+    lines = mapping.read_text(encoding="utf-8").splitlines(keepends=True)
+    mapping.write_text("".join([*lines, "note: !!bool maybe\n"]), encoding="utf-8")
+
+    assert _problems(export) == [
+        f"mapping.yaml line {len(lines) + 1} column 7: is not valid YAML (tags (!!bool) are not allowed)"
+    ]
+
+
+def test_date_shaped_text_in_the_mapping_stays_text(export: list[Path]) -> None:
+    mapping = next(path for path in export if path.suffix == ".yaml")
+    text = mapping.read_text(encoding="utf-8")
+    mapping.write_text(text + "note: 2026-02-30\n", encoding="utf-8")
+
+    assert read_redcap(*export) == read_redcap(
+        *write_redcap(sample_dataset(), mapping.parent / "again")
+    )

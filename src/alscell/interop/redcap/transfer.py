@@ -15,7 +15,7 @@ import re
 import tempfile
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 import yaml
 
@@ -180,12 +180,31 @@ def _read_csv(path: Path) -> tuple[list[list[str]], list[Problem]]:
     return rows, []
 
 
+class _DatesAsText(yaml.SafeLoader):
+    """A safe loader that leaves text shaped like a date as text and refuses explicit tags: a field
+    map holds names and codes, never dates or tagged values, and an impossible date (``2026-02-30``)
+    or a bad tagged one (``!!bool maybe``) failed inside PyYAML, with no place."""
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        event = self.peek_event()  # type: ignore[no-untyped-call]
+        if getattr(event, "tag", None) not in (None, "!"):
+            problem = f"tags ({event.tag.replace('tag:yaml.org,2002:', '!!')}) are not allowed"
+            raise yaml.composer.ComposerError(None, None, problem, event.start_mark)
+        return super().compose_node(parent, index)
+
+
+_DatesAsText.yaml_implicit_resolvers = {
+    first: [(tag, pattern) for tag, pattern in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
 def _read_yaml(path: Path) -> tuple[object | None, list[Problem]]:
     text, problems = _decoded(path)
     if text is None:
         return None, problems
     try:
-        document = yaml.safe_load(text)
+        document = yaml.load(text, Loader=_DatesAsText)  # a SafeLoader: no objects
     except RecursionError:
         return None, [Problem(path.name, "nests lists or mappings too deeply to be a mapping")]
     except yaml.reader.ReaderError as error:  # a character YAML does not allow (a NUL, say)
