@@ -104,6 +104,18 @@ def test_unknown_field_suggests_the_closest_name():
     assert problems_of({**GOOD, "colur": "red"})["colur"] == "unknown field; did you mean 'colour'?"
 
 
+@pytest.mark.parametrize(
+    ("key", "place"),
+    [("", "['']"), ("a b", "['a b']"), ("a.b", "['a.b']"), ("x[0]", "['x[0]']"), (7, "[7]"),
+     (None, "[None]"), ("colour'", '["colour\'"]')],
+)  # fmt: skip
+def test_an_unknown_key_that_is_not_a_plain_name_is_placed_in_brackets(key, place):
+    """Found by the hostile protocol files: an empty key was named ``follow_up.visits[0].``."""
+    problems = problems_of({**GOOD, "inner": {**GOOD["inner"], key: 1}})
+
+    assert f"inner{place}" in problems, problems
+
+
 def test_cross_field_rules_run_once_the_fields_are_valid():
     assert problems_of({**GOOD, "flag": True}) == {"on": "required when flag is true"}
 

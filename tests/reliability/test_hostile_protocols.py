@@ -55,8 +55,9 @@ SNIPPETS: Final = (
 """Text that YAML readers have choked on, put in front of or in the middle of a protocol file."""
 
 _SCHEMA_PATH: Final = re.compile(
-    r"\(top level\)|[^\s\[\].][^\[\].]*(?:\[\d+\]|\.[^\[\].]+)*", re.DOTALL
+    r"\(top level\)|(?:[^\s\[\].][^\[\].]*|\[.+?\])(?:\[\d+\]|\.[^\[\].]+|\[.+?\])*", re.DOTALL
 )
+"""A field path: names joined by dots, list indexes, and keys that are not plain names in brackets."""
 _YAML_PLACE: Final = re.compile(rf"{re.escape(NAME)}, line \d+, column \d+")
 _FILE_RULES: Final = ("larger than", "not UTF-8")
 

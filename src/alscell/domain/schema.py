@@ -98,7 +98,7 @@ class _Builder:
             hint = (
                 f"; did you mean {close[0]!r}?" if close else f"; known fields: {', '.join(fields)}"
             )
-            self.fail(_join(path, str(key)), f"unknown field{hint}")
+            self.fail(_join_key(path, key), f"unknown field{hint}")
 
     def value(self, hint: Any, data: object, path: str, meta: Mapping[str, Any]) -> Any:
         origin = typing.get_origin(hint)
@@ -168,6 +168,17 @@ def _no_problems() -> Iterable[tuple[str, str]]:
 
 def _join(path: str, name: str) -> str:
     return f"{path}.{name}" if path else name
+
+
+def _join_key(path: str, key: object) -> str:
+    """The path of a key found in the data: a plain name as a field is named, anything else (empty,
+    with spaces, dots or brackets, not text at all) in brackets as Python writes it: ``a['']``."""
+    if isinstance(key, str) and _PLAIN_KEY.fullmatch(key):
+        return _join(path, key)
+    return f"{path}[{_short(key)}]"
+
+
+_PLAIN_KEY: Final = re.compile(r"[^\s\[\].'\"]+")
 
 
 def _kind(data: object) -> str:
