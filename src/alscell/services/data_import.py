@@ -34,7 +34,7 @@ from alscell.errors import InvalidImport, InvalidInput, Problem
 from alscell.services import access
 from alscell.services.enrollment import as_event, refresh_schedule
 from alscell.services.protocols import protocol_of
-from alscell.services.records import add_record, commit
+from alscell.services.records import add_record, column_rule, commit
 from alscell.storage.base import Base
 from alscell.storage.models import (
     Administration,
@@ -143,48 +143,22 @@ _MODELS: Final[dict[str, type[Base]]] = {
 }  # fmt: skip
 """The table each imported record type is stored in (a value stored under its own name is checked
 against that column)."""
-_INTEGER_BITS: Final = {sa.SmallInteger: 16, sa.BigInteger: 64, sa.Integer: 32}
 
 
 def _column_problems(dataset: ds.ClinicalDataset) -> Iterator[Problem]:
-    """Values the database cannot store: text longer than its column or holding a NUL character
-    (PostgreSQL refuses it), whole numbers beyond their column's range."""
+    """Values the database cannot store (:func:`records.column_rule`), at their row and column."""
     for name, model in _MODELS.items():
         records = dataset.table(name)
         if not records:
             continue
         columns = model.__table__.columns
-        limits = [(field, _limit(columns[field].type)) for field in ds.record_fields(type(records[0]))
-                  if field in columns]  # fmt: skip
+        types = [(field, columns[field].type) for field in ds.record_fields(type(records[0]))
+                 if field in columns]  # fmt: skip
         for record in records:
-            for field, limit in limits:
-                rule = _too_much(getattr(record, field), limit)
+            for field, column_type in types:
+                rule = column_rule(getattr(record, field), column_type)
                 if rule is not None:
                     yield Problem(record.where(field), rule)
-
-
-def _limit(column_type: sa.types.TypeEngine[Any]) -> int | None:
-    """The most characters of a text column, or the bits of an integer column (None: no limit)."""
-    if isinstance(column_type, sa.String):
-        return column_type.length
-    bits = next((n for kind, n in _INTEGER_BITS.items() if isinstance(column_type, kind)), None)
-    return bits
-
-
-def _too_much(value: object, limit: int | None) -> str | None:
-    if isinstance(value, str):
-        if "\x00" in value:
-            return "must not contain a NUL character (byte 0)"
-        if limit is not None and len(value) > limit:
-            return f"must be at most {limit} characters, got {len(value)}"
-    elif isinstance(value, int) and not isinstance(value, bool) and limit is not None:
-        if not -(2 ** (limit - 1)) <= value < 2 ** (limit - 1):
-            return (
-                f"must be a whole number between {-(2 ** (limit - 1))} and {2 ** (limit - 1) - 1}"
-            )
-    elif isinstance(value, tuple) and any("\x00" in item for item in value):
-        return "must not contain a NUL character (byte 0)"
-    return None
 
 
 def _calendar_problems(session: Session, dataset: ds.ClinicalDataset) -> list[Problem]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, Final, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
@@ -17,10 +17,20 @@ from alscell.services.audit import entity_key, record_event
 from alscell.storage.base import Base, Signable, snapshot
 from alscell.storage.models import User
 
-__all__ = ["add_record", "change_record", "commit", "exists", "flush", "load"]
+__all__ = [
+    "add_record",
+    "change_record",
+    "column_rule",
+    "commit",
+    "exists",
+    "flush",
+    "load",
+    "unstorable_values",
+]
 
 R = TypeVar("R", bound=Base)
 MAX_ID = 2**31 - 1
+_INTEGER_BITS: Final = {sa.SmallInteger: 16, sa.BigInteger: 64, sa.Integer: 32}
 
 
 def load(session: Session, model: type[R], record_id: object, *, kind: str | None = None) -> R:
@@ -45,7 +55,14 @@ def add_record(
     now: datetime,
     reason: str | None = None,
 ) -> R:
-    """Insert ``record`` and audit it in the current transaction."""
+    """Insert ``record`` and audit it in the current transaction.
+
+    Raises
+    ------
+    InvalidInput
+        If a value does not fit its column (:func:`unstorable_values`); nothing is written.
+    """
+    _require_storable(record, unstorable_values(record))
     session.add(record)
     flush(session)  # a duplicate key becomes Conflict here, before the audit event
     record_event(session, actor=by, action=action, entity=record, reason=reason, now=now)
@@ -77,6 +94,7 @@ def change_record(
     if signed and not (reason and reason.strip()):
         rule = "required: this record is signed, so a change needs a written reason"
         raise InvalidInput([Problem("reason", rule)], subject="change")
+    _require_storable(record, unstorable_values(record, only=changes))
     before = snapshot(record)
     for name, value in changes.items():
         setattr(record, name, value)
@@ -85,6 +103,47 @@ def change_record(
         session, actor=by, action=action, entity=record, before=before, reason=reason, now=now
     )
     return record
+
+
+def unstorable_values(record: Base, *, only: Mapping[str, Any] | None = None) -> list[Problem]:
+    """Each value of ``record`` (or each of ``only``, values about to be set) its column cannot hold,
+    named by attribute. SQLite would store text of any length, PostgreSQL refuses it mid-transaction:
+    checked here, both engines behave alike and the user learns which field is too long."""
+    columns = {
+        attribute.key: attribute.columns[0] for attribute in sa.inspect(type(record)).column_attrs
+    }
+    values = only if only is not None else {name: getattr(record, name) for name in columns}
+    return [
+        Problem(name, rule)
+        for name, value in values.items()
+        if name in columns and (rule := column_rule(value, columns[name].type)) is not None
+    ]
+
+
+def column_rule(value: object, column_type: sa.types.TypeEngine[Any]) -> str | None:
+    """The rule ``value`` breaks in a column of ``column_type`` (None: it fits): text longer than the
+    column or holding a NUL character (PostgreSQL refuses it), a whole number beyond the column's
+    range. A tuple (a JSON list of text) is checked item by item for NUL characters."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            return "must not contain a NUL character (byte 0)"
+        length = column_type.length if isinstance(column_type, sa.String) else None
+        if length is not None and len(value) > length:
+            return f"must be at most {length} characters, got {len(value)}"
+    elif isinstance(value, int) and not isinstance(value, bool):
+        bits = next((n for kind, n in _INTEGER_BITS.items() if isinstance(column_type, kind)), None)
+        if bits is not None and not -(2 ** (bits - 1)) <= value < 2 ** (bits - 1):
+            return f"must be a whole number between {-(2 ** (bits - 1))} and {2 ** (bits - 1) - 1}"
+    elif isinstance(value, tuple | list) and any(
+        isinstance(item, str) and "\x00" in item for item in value
+    ):
+        return "must not contain a NUL character (byte 0)"
+    return None
+
+
+def _require_storable(record: Base, problems: list[Problem]) -> None:
+    if problems:
+        raise InvalidInput(problems, subject=record.__tablename__.rstrip("s").replace("_", " "))
 
 
 def commit(session: Session) -> None:
