@@ -21,29 +21,34 @@ from alscell.services.audit import verify_trail
 from tests.figures import scaled
 from tests.web.pages import browser, crawl, csrf
 
-HOSTILE: Final = (
+EVERY_FIELD: Final = (
+    "x" * 5_000,  # longer than any column (PostgreSQL refuses it; SQLite would store it)
+    "99999999999999999999999",  # past 64 bits
+    "2026-02-30",  # a date that does not exist
+)
+"""Tried in every field: each once crashed a form on some engine (``make soak`` runs found them)."""
+SAMPLED: Final = (
     "",
     " ",
     "-1",
     "0",
     "2147483648",  # one past PostgreSQL's integer
-    "99999999999999999999999",  # past 64 bits
     "1e309",  # past the largest double: inf
     "nan",
     "-0.0",
     "٣",  # an Arabic-Indic 3: int() reads it as 3
-    "2026-02-30",
     "0001-01-01",
     "9999-12-31",
-    "x" * 5_000,
+    "2026-01-05 25:00:00",
     "<script>alert(1)</script>",
     "' OR '1'='1",
     "\u202edesrever",  # right-to-left override
     "🙂",
     "true",
     "[]",
+    "!!bool maybe",  # a YAML tag, for the fields that take YAML
 )
-VALUES_PER_FIELD: Final = scaled(4)
+SAMPLED_PER_FIELD: Final = scaled(2)
 ANSWERS: Final = frozenset({200, 303, 400, 403, 404, 409, 422})
 
 
@@ -59,7 +64,8 @@ def test_every_form_field_refuses_or_takes_hostile_values_without_a_crash(
             if action == "/logout":
                 continue
             for field in sorted(name for name in fields if name != "csrf_token"):
-                for value in chooser.sample(HOSTILE, min(VALUES_PER_FIELD, len(HOSTILE))):
+                sampled = chooser.sample(SAMPLED, min(SAMPLED_PER_FIELD, len(SAMPLED)))
+                for value in (*EVERY_FIELD, *sampled):
                     data = {**fields, field: value, "csrf_token": csrf(client)}
                     try:
                         status = client.post(action, data=data).status_code
