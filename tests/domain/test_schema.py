@@ -111,7 +111,8 @@ def test_unknown_field_suggests_the_closest_name():
 )  # fmt: skip
 def test_an_unknown_key_that_is_not_a_plain_name_is_placed_in_brackets(key, place):
     """Found by the hostile protocol files: an empty key was named ``follow_up.visits[0].``."""
-    problems = problems_of({**GOOD, "inner": {**GOOD["inner"], key: 1}})
+    inner: dict[object, object] = {"count": 2, key: 1}
+    problems = problems_of({**GOOD, "inner": inner})
 
     assert f"inner{place}" in problems, problems
 
