@@ -31,6 +31,7 @@ __all__ = [
 R = TypeVar("R", bound=Base)
 MAX_ID = 2**31 - 1
 _INTEGER_BITS: Final = {sa.SmallInteger: 16, sa.BigInteger: 64, sa.Integer: 32}
+"""Bits of each kind of integer column; the subclasses of ``Integer`` come first, as they match it too."""
 
 
 def load(session: Session, model: type[R], record_id: object, *, kind: str | None = None) -> R:
@@ -123,7 +124,7 @@ def unstorable_values(record: Base, *, only: Mapping[str, Any] | None = None) ->
 def column_rule(value: object, column_type: sa.types.TypeEngine[Any]) -> str | None:
     """The rule ``value`` breaks in a column of ``column_type`` (None: it fits): text longer than the
     column or holding a NUL character (PostgreSQL refuses it), a whole number beyond the column's
-    range. A tuple (a JSON list of text) is checked item by item for NUL characters."""
+    range. A tuple or list (stored as JSON) is checked item by item for NUL characters."""
     if isinstance(value, str):
         if "\x00" in value:
             return "must not contain a NUL character (byte 0)"
@@ -143,7 +144,7 @@ def column_rule(value: object, column_type: sa.types.TypeEngine[Any]) -> str | N
 
 def _require_storable(record: Base, problems: list[Problem]) -> None:
     if problems:
-        raise InvalidInput(problems, subject=record.__tablename__.rstrip("s").replace("_", " "))
+        raise InvalidInput(problems, subject=f"{record.__tablename__} record")
 
 
 def commit(session: Session) -> None:
