@@ -18,6 +18,7 @@ from alscell.storage.base import Base, Signable, snapshot
 from alscell.storage.models import User
 
 __all__ = [
+    "NUL_RULE",
     "add_record",
     "change_record",
     "column_rule",
@@ -30,6 +31,8 @@ __all__ = [
 
 R = TypeVar("R", bound=Base)
 MAX_ID = 2**31 - 1
+NUL_RULE: Final = "must not contain a NUL character (byte 0)"
+"""The rule every text breaks that holds a NUL: PostgreSQL cannot store one, even to look it up."""
 _INTEGER_BITS: Final = {sa.SmallInteger: 16, sa.BigInteger: 64, sa.Integer: 32}
 """Bits of each kind of integer column; the subclasses of ``Integer`` come first, as they match it too."""
 
@@ -127,7 +130,7 @@ def column_rule(value: object, column_type: sa.types.TypeEngine[Any]) -> str | N
     range. A tuple or list (stored as JSON) is checked item by item for NUL characters."""
     if isinstance(value, str):
         if "\x00" in value:
-            return "must not contain a NUL character (byte 0)"
+            return NUL_RULE
         length = column_type.length if isinstance(column_type, sa.String) else None
         if length is not None and len(value) > length:
             return f"must be at most {length} characters, got {len(value)}"
@@ -138,7 +141,7 @@ def column_rule(value: object, column_type: sa.types.TypeEngine[Any]) -> str | N
     elif isinstance(value, tuple | list) and any(
         isinstance(item, str) and "\x00" in item for item in value
     ):
-        return "must not contain a NUL character (byte 0)"
+        return NUL_RULE
     return None
 
 

@@ -24,6 +24,7 @@ from urllib.parse import parse_qsl
 
 from starlette.responses import PlainTextResponse
 
+from alscell.services.records import NUL_RULE
 from alscell.web.deps import SAFE_METHODS
 from alscell.web.errors import problem
 
@@ -116,7 +117,7 @@ class Hardening:
     def _refusal(self, scope: Scope) -> tuple[int, str, str] | None:
         nul = _nul_in_address(scope)
         if nul is not None:
-            return 400, "BadRequest", f"{nul} must not contain a NUL character (byte 0)"
+            return 400, "BadRequest", f"{nul} {NUL_RULE}"
         headers = dict(scope["headers"])
         length = headers.get(b"content-length")
         if length is not None:

@@ -13,6 +13,8 @@ from typing import Annotated, Any, Generic, TypeVar
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 from pydantic_core import PydanticCustomError
 
+from alscell.services.records import NUL_RULE
+
 __all__ = [
     "Instant",
     "IsoDate",
@@ -66,7 +68,7 @@ def unstorable(text: str) -> str | None:
     """Why ``text`` cannot be stored as text (None: it can): PostgreSQL refuses the NUL character,
     even as a parameter of a look-up. (Half a surrogate pair, from a JSON ``\\ud800``, is refused by
     Pydantic's own check of every ``str``.)"""
-    return "must not contain a NUL character (byte 0)" if "\x00" in text else None
+    return NUL_RULE if "\x00" in text else None
 
 
 def _unstorable_within(value: Any) -> str | None:
